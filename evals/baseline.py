@@ -1,0 +1,134 @@
+"""The reference system every eval number is read against: the canonical LangChain RAG recipe.
+
+RecursiveCharacterTextSplitter (1000 characters, 200 overlap), Chroma similarity search top-4 via
+langchain-chroma with the same bundled embedding model, and as the answer the retrieved sentence most
+similar to the question, cited. It never abstains and ignores the conversation (the recipe has no
+memory). Same loader and sentence splitter as the bot, so only the method differs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from bot.types import Answer, Citation, RetrievedChunk
+from index.chunking import split_into_sentences
+from knowledge.loaders import load_articles
+from knowledge.settings import BUNDLED_MODEL, BUNDLED_MODEL_SHA256, go_offline
+from knowledge.types import Article
+
+CHUNK_SIZE = 1000
+CHUNK_OVERLAP = 200
+TOP_K = 4
+NAME = "LangChain recipe"
+
+
+class BaselineBot:
+    """`ask()` like `Bot.ask`, over an in-memory Chroma collection built from `knowledge_dir`.
+
+    >>> BaselineBot("knowledge/articles").ask("Where is IDSEA based?").citations[0].quote  # doctest: +SKIP
+    """
+
+    def __init__(self, knowledge_dir: str | Path, embedder=None):
+        go_offline()
+        self._articles = load_articles(knowledge_dir)
+        self._embedder = embedder
+        self._store = None
+
+    def articles(self) -> list[Article]:
+        """The articles it indexed."""
+        return self._articles
+
+    def index(self) -> None:
+        """Split and embed every article into a fresh in-memory Chroma collection (idempotent)."""
+        if self._store is not None:
+            return
+        import chromadb
+        from langchain_chroma import Chroma
+        from langchain_core.documents import Document
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        if self._embedder is None:
+            from index.embeddings import SentenceEmbedder
+
+            self._embedder = SentenceEmbedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True
+        )
+        documents = splitter.split_documents(
+            [
+                Document(page_content=a.text, metadata={"article_id": a.id, "title": a.title, "date": a.date})
+                for a in self._articles
+            ]
+        )
+        for number, document in enumerate(documents):
+            document.metadata["chunk_id"] = f"{document.metadata['article_id']}#lc{number}"
+        client = chromadb.EphemeralClient(settings=chromadb.config.Settings(anonymized_telemetry=False))
+        self._store = Chroma.from_documents(
+            documents,
+            embedding=self._embedder,
+            collection_name=f"baseline-{uuid.uuid4().hex[:12]}",
+            client=client,
+            ids=[d.metadata["chunk_id"] for d in documents],
+        )
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        """Retrieve the top 4 chunks for the question alone; answer with their best-matching sentence."""
+        self.index()
+        started = time.perf_counter()
+        hits = self._store.similarity_search_with_score(question, k=TOP_K)
+        retrieved_at = time.perf_counter()
+        retrieved = [
+            RetrievedChunk(
+                id=d.metadata["chunk_id"],
+                article_id=d.metadata["article_id"],
+                title=d.metadata["title"],
+                text=d.page_content,
+                start=d.metadata["start_index"],
+                end=d.metadata["start_index"] + len(d.page_content),
+                score=-float(distance),
+                date=d.metadata.get("date", ""),
+            )
+            for d, distance in hits
+        ]
+        citation = self._best_sentence(question, retrieved)
+        finished = time.perf_counter()
+        text = f"{citation.quote} [1]" if citation else ""
+        return Answer(
+            text=text,
+            citations=[citation] if citation else [],
+            abstained=False,
+            query=question,
+            retrieved=retrieved,
+            timings={
+                "retrieve": (retrieved_at - started) * 1000,
+                "compose": (finished - retrieved_at) * 1000,
+                "total": (finished - started) * 1000,
+            },
+            question=question,
+        )
+
+    def _best_sentence(self, question: str, retrieved: list[RetrievedChunk]) -> Citation | None:
+        candidates = []  # (chunk, sentence start, sentence end) with offsets into the article
+        for chunk in retrieved:
+            for s, e in split_into_sentences(chunk.text):
+                candidates.append((chunk, chunk.start + s, chunk.start + e, chunk.text[s:e]))
+        if not candidates:
+            return None
+        vectors = self._embedder.encode([c[3] for c in candidates])
+        query = np.asarray(self._embedder.embed_query(question), dtype=np.float32)
+        chunk, start, end, sentence = candidates[int(np.argmax(vectors @ query))]
+        return Citation(
+            number=1,
+            article_id=chunk.article_id,
+            title=chunk.title,
+            quote=sentence,
+            start=start,
+            end=end,
+            text=chunk.text,
+            chunk_start=chunk.start,
+            date=chunk.date,
+        )
