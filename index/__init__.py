@@ -1,0 +1,1 @@
+"""Index stage: articles → sentence-aware chunks with offsets → embeddings → Chroma."""
