@@ -1,0 +1,194 @@
+"""Hybrid retrieval: dense (Chroma, chunk vectors), dense (in-memory sentence vectors) and BM25
+(`bm25s`), fused by reciprocal rank. `HybridRetriever` is a LangChain `BaseRetriever`.
+
+`SearchIndex` is the in-memory side of one index: chunks, BM25, sentence vectors and the corpus
+vocabulary (for typo repair and acronym casing). Only the question is embedded per query.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from bot.tokenize import normalise, tokenize, words
+from index.store import SentenceTable, Store
+from index.types import Chunk
+
+
+# "Chang’e 8: Pakistan …" — a short label that every sentence of its line is about.
+_LABEL = re.compile(r"([^:\n.!?]{1,40}):\s")
+
+
+@dataclass
+class SearchIndex:
+    """Everything retrieval and answering read per question, loaded once from the store."""
+
+    chunks: list[Chunk]
+    sentences: SentenceTable
+    bm25: object
+    vocabulary: dict[str, str]  # normalised word → its most common spelling in the articles
+    idf: dict[str, float]  # search token → inverse sentence frequency
+    sentence_tokens: list[frozenset[str]]
+    chunk_of_sentence: list[list[int]]  # sentence row → indexes of chunks holding it
+    sentence_line: list[tuple[str, int]]  # sentence row → (article id, line number)
+    sentence_context: list[frozenset[str]]  # tokens of the label of a list line ("Chang’e 8: …")
+    article_texts: dict[str, str]
+    normalised_text: str = ""  # every article, normalised: for "is this exact name mentioned?"
+    acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name it stands for, or ""
+
+    @classmethod
+    def load(cls, store: Store, article_texts: dict[str, str]) -> SearchIndex:
+        """Read chunks and sentences out of the store and build BM25 and the vocabulary."""
+        import bm25s
+
+        chunks = store.load_chunks()
+        sentences = store.load_sentences()
+        bm25 = bm25s.BM25()
+        if chunks:
+            bm25.index([tokenize(f"{c.title}\n{c.text}") or [""] for c in chunks], show_progress=False)
+        vocabulary = _spellings(article_texts.values())
+        sentence_tokens = [frozenset(tokenize(t)) for t in sentences.texts]
+        df = Counter(token for tokens in sentence_tokens for token in tokens)
+        n = max(len(sentence_tokens), 1)
+        idf = {token: math.log(1 + (n - f + 0.5) / (f + 0.5)) for token, f in df.items()}
+        by_article: dict[str, list[int]] = {}
+        for i, chunk in enumerate(chunks):
+            by_article.setdefault(chunk.article_id, []).append(i)
+        holders = [  # chunks overlapping each sentence (a sentence longer than a chunk spans two)
+            [i for i in by_article.get(article_id, []) if chunks[i].start < e and s < chunks[i].end]
+            for article_id, (s, e) in zip(sentences.article_ids, sentences.spans, strict=True)
+        ]
+        lines, contexts = [], []
+        for article_id, (start, _) in zip(sentences.article_ids, sentences.spans, strict=True):
+            text = article_texts.get(article_id, "")
+            line_start = text.rfind("\n", 0, start) + 1
+            lines.append((article_id, text.count("\n", 0, start)))
+            label = _LABEL.match(text, line_start)
+            contexts.append(frozenset(tokenize(label.group(1))) if label else frozenset())
+        return cls(
+            chunks, sentences, bm25, vocabulary, idf, sentence_tokens, holders, lines, contexts, article_texts,
+            normalised_text="\n".join(normalise(t) for t in article_texts.values()),
+            acronyms=_acronyms(article_texts.values()),
+        )
+
+    def expand_acronyms(self, query: str) -> str:
+        """Spell out acronyms the articles only name in full: "the ILRS" → "the ILRS (International Lunar Research Station)"."""
+
+        def spell(match: re.Match) -> str:
+            name = self.acronyms.get(match.group(0).lower(), "")
+            return f"{match.group(0)} ({name})" if name and name.lower() not in query.lower() else match.group(0)
+
+        return re.sub(r"\b[A-Z][A-Z0-9]{1,}\b", spell, query)
+
+    def idf_of(self, token: str) -> float:
+        """IDF of a token; unseen tokens get the highest IDF (they are rare by definition)."""
+        return self.idf.get(token, math.log(1 + (len(self.sentence_tokens) + 0.5) / 0.5))
+
+    def bm25_ranking(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(chunk index, BM25 score) for chunks sharing a token with the query, best first."""
+        known = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
+        if not known or not self.chunks:
+            return []
+        scores = self.bm25.get_scores(known)
+        order = np.argsort(-scores)[:k]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+    def sentence_similarities(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with every sentence (vectors are unit length)."""
+        if not len(self.sentences.ids):
+            return np.zeros(0, dtype=np.float32)
+        return self.sentences.vectors @ vector
+
+
+def _spellings(texts) -> dict[str, str]:
+    """Normalised word → its most common spelling in the texts (so "idsea" can be written "IDSEA")."""
+    counts: dict[str, Counter] = {}
+    for text in texts:
+        for raw in re.findall(r"[^\W_][\w’']*", text):
+            surface = re.sub(r"[’']s$", "", raw)
+            for word in words(surface):
+                counts.setdefault(word, Counter())[surface] += 1
+    return {word: spelled.most_common(1)[0][0] for word, spelled in counts.items()}
+
+
+def _acronyms(texts) -> dict[str, str]:
+    """Lower-case acronym → the multi-word name it abbreviates ("esa" → "European Space Agency"), or
+    "" for an acronym the texts use without its name. Names give their initials as acronyms."""
+    from bot.conversation import find_entities
+
+    found: dict[str, str] = {}
+    for text in texts:
+        for entity in find_entities(text):
+            initials = "".join(w[0] for w in entity.text.split() if w[:1].isupper())
+            if len(initials) >= 2 and " " in entity.text:
+                found.setdefault(initials.lower(), entity.text)
+    for text in texts:  # an acronym the articles write themselves needs no spelling out
+        for acronym in re.findall(r"\b[A-Z][A-Z0-9-]{1,}\b", text):
+            found[acronym.lower()] = ""
+    return found
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
+    """Fuse ranked lists of ids: score = Σ 1/(k + rank). `reciprocal_rank_fusion([[3, 1], [1]])[1] > 0`"""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + sentence-dense + BM25 over one `SearchIndex`, fused with reciprocal rank fusion.
+
+    >>> retriever.invoke("Where is IDSEA based?")[0].metadata["article_id"]  # doctest: +SKIP
+    'idsea-launch-2025-07-01'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    search_index: SearchIndex
+    store: object
+    embedder: object
+    top_k: int = 5
+    candidates_k: int = 20
+    rrf_k: int = 60
+
+    def rank_chunks(self, query: str) -> list[tuple[int, float]]:
+        """(chunk index, fused score) of the best `top_k` chunks for a query, best first."""
+        index = self.search_index
+        if not index.chunks:
+            return []
+        vector = self.embedder.embed_query_vector(query)
+        position = {c.id: i for i, c in enumerate(index.chunks)}
+        dense = [position[cid] for cid, _ in self.store.search(vector, self.candidates_k) if cid in position]
+        lexical = [i for i, _ in index.bm25_ranking(query, self.candidates_k)]
+        by_sentence: list[int] = []
+        similarities = index.sentence_similarities(vector)
+        for row in np.argsort(-similarities)[: self.candidates_k]:
+            for chunk in index.chunk_of_sentence[int(row)]:
+                if chunk not in by_sentence:
+                    by_sentence.append(chunk)
+        fused = reciprocal_rank_fusion([dense, lexical, by_sentence], self.rrf_k)
+        return sorted(fused.items(), key=lambda kv: -kv[1])[: self.top_k]
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        documents = []
+        for i, score in self.rank_chunks(query):
+            chunk = self.search_index.chunks[i]
+            documents.append(
+                Document(
+                    id=chunk.id,
+                    page_content=chunk.text,
+                    metadata={"chunk_index": i, "article_id": chunk.article_id, "title": chunk.title, "start": chunk.start, "end": chunk.end, "score": score, "date": chunk.date},
+                )
+            )
+        return documents
+

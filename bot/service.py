@@ -1,0 +1,187 @@
+"""`Bot`: the answer path wired as a LangChain Runnable — prepare (validate, repair typos, resolve
+follow-ups) → retrieve (hybrid) → compose (cited answer or abstention) — over one index.
+
+The first question opens the index, syncing it with the knowledge folder when they differ (only
+changed articles are re-embedded). Heavy libraries load then, not at import.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from bot.messages import EMPTY_QUESTION, NO_ARTICLES, truncated_note
+from bot.types import Answer, ArticleSummary
+from knowledge.settings import Settings, go_offline
+from knowledge.types import Article
+
+
+class Bot:
+    """Question answering over one folder of articles, with its own on-disk index.
+
+    >>> Bot(knowledge_dir="knowledge/articles", index_dir="/tmp/idx").ask("Where is IDSEA based?").text  # doctest: +SKIP
+    'The association is set to be located in Hefei (合肥市), … [1]'
+    """
+
+    def __init__(self, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None, settings: Settings | None = None, embedder=None):
+        settings = settings or Settings.from_env()
+        overrides = {k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None}
+        self.settings = Settings.from_env({}, **{**settings.__dict__, **overrides})
+        self._embedder = embedder
+        self._lock = threading.RLock()
+        self._ready = False
+        self._articles: list[Article] = []
+        self.chain = None
+
+    # --- building -----------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        """The embedding model (loaded on first use, sha256-verified when bundled)."""
+        with self._lock:
+            if self._embedder is None:
+                from index.embeddings import SentenceEmbedder
+
+                self._embedder = SentenceEmbedder(self.settings.model, self.settings.model_sha256, self.settings.batch_size)
+            return self._embedder
+
+    def _store(self):
+        from index.store import ChromaStore
+
+        signature = {
+            "embedding_model": self.embedder.name,
+            "dimension": self.embedder.dimension,
+            "chunking": f"{self.settings.chunk_size}/{self.settings.chunk_overlap}",
+        }
+        return ChromaStore(self.settings.index_dir, signature)
+
+    def index(self, rebuild: bool = False, progress: bool | None = None):
+        """Build or sync the index with the knowledge folder; returns an `index.build.SyncReport`."""
+        go_offline()
+        from index.build import sync_index
+        from knowledge.loaders import load_articles
+
+        with self._lock:
+            articles = load_articles(self.settings.knowledge_dir)
+            store = self._store()
+            show = self.settings.progress if progress is None else progress
+            report = sync_index(articles, store, self.embedder, self.settings.chunk_size, self.settings.chunk_overlap, rebuild=rebuild, progress=show)
+            self._open(articles, store)
+            return report
+
+    def _open(self, articles: list[Article], store) -> None:
+        from bot.retrieve import HybridRetriever, SearchIndex
+        from langchain_core.runnables import RunnableLambda
+
+        self._articles = articles
+        self._search = SearchIndex.load(store, {a.id: a.text for a in articles})
+        self.retriever = HybridRetriever(
+            search_index=self._search, store=store, embedder=self.embedder,
+            top_k=self.settings.top_k, candidates_k=self.settings.candidates_k, rrf_k=self.settings.rrf_k,
+        )
+        self._known_words = self._vocabulary_of_model()
+        self._coverage = self._describe_coverage()
+        self.chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._compose)
+        self._ready = True
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self.index(progress=False)
+
+    # --- asking -------------------------------------------------------------------------------
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        """Answer one question; `history` holds earlier {"role", "content"} turns (extra keys ignored)."""
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(EMPTY_QUESTION)
+        self._ensure_ready()
+        if not self._search.chunks:
+            raise RuntimeError(NO_ARTICLES)
+        return self.chain.invoke({"question": question, "history": list(history or [])})
+
+    def _prepare(self, state: dict) -> dict:
+        from bot.conversation import standalone_query
+        from bot.tokenize import repair_typos
+
+        began = time.perf_counter()
+        question, notes = state["question"].strip(), []
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            question, notes = question[:limit], [truncated_note(limit)]
+        spellings = self._search.vocabulary
+
+        def repair(text: str) -> str:
+            return repair_typos(text, spellings, self._known_words)
+
+        history = [
+            {"role": m.get("role"), "content": repair(m["content"]) if m.get("role") == "user" else m["content"]}
+            for m in state["history"]
+            if isinstance(m, dict) and isinstance(m.get("content"), str)
+        ]
+        query = self._search.expand_acronyms(standalone_query(repair(question), history))
+        timings = {"prepare": _ms(began)}
+        return {"question": question, "query": query, "notes": notes, "timings": timings}
+
+    def _retrieve(self, state: dict) -> dict:
+        began = time.perf_counter()
+        vector = self.embedder.embed_query_vector(state["query"])
+        state["timings"]["embed"] = _ms(began)
+        began = time.perf_counter()
+        documents = self.retriever.invoke(state["query"])
+        state["ranking"] = [(d.metadata["chunk_index"], d.metadata["score"]) for d in documents]
+        state["vector"] = vector
+        state["timings"]["retrieve"] = _ms(began)
+        return state
+
+    def _compose(self, state: dict) -> Answer:
+        from bot.compose import compose_answer
+        from bot.rank import rank_sentences
+
+        began = time.perf_counter()
+        ranked = rank_sentences(state["question"], state["query"], state["vector"], state["ranking"], self._search)
+        answer = compose_answer(
+            state["question"], state["query"], ranked, state["ranking"], self._search, self._known_words,
+            self.settings.abstain_below, self._coverage,
+        )
+        timings = {**state["timings"], "compose": _ms(began)}
+        timings["total"] = round(sum(timings.values()), 3)
+        return _with(answer, timings=timings, notes=state["notes"] + answer.notes)
+
+    # --- describing ---------------------------------------------------------------------------
+    def articles(self) -> list[Article]:
+        """The articles the index holds (syncs first if needed)."""
+        self._ensure_ready()
+        return list(self._articles)
+
+    def summaries(self) -> list[ArticleSummary]:
+        """Title, date and chunk count per indexed article, for a "what I know" panel."""
+        self._ensure_ready()
+        counts = Counter(c.article_id for c in self._search.chunks)
+        return [ArticleSummary(a.id, a.title, a.date, counts.get(a.id, 0)) for a in self._articles]
+
+    def _describe_coverage(self) -> tuple[list[str], list[str]]:
+        from bot.conversation import find_entities
+
+        titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in self._articles]
+        names = Counter(
+            e.text for a in self._articles for e in find_entities(a.text) if len(e.text) > 3 and (" " in e.text or e.text.isupper())
+        )
+        return titles, [name for name, count in names.most_common(4) if count > 1]
+
+    def _vocabulary_of_model(self) -> frozenset[str]:
+        tokenizer = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
+        if tokenizer is None:
+            return frozenset()
+        return frozenset(w for w in tokenizer.get_vocab() if w.isalpha() and len(w) >= 3)
+
+
+def _ms(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 3)
+
+
+def _with(answer: Answer, **changes) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)

@@ -1,0 +1,98 @@
+"""Search tokens: lower-case, curly quotes folded, English stop words dropped, Snowball stems, and
+Chinese characters as single characters plus bigrams (so 合肥 matches 合肥市). Typo repair maps an
+unknown query word to the closest word of the corpus (`repair_typos`). No model, no network.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most
+    my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves also may might must shall per via s t ll d re ve m
+    tell say said according""".split()
+)
+# Question words carry no topic; they still steer answer types in compose.py.
+QUESTION_WORDS = frozenset("what which who whom whose when where why how much many".split())
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC, curly quotes and dashes folded: `normalise("Chang’e") == "chang'e"`."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("’", "'").replace("‘", "'").replace("`", "'").replace("–", "-").replace("—", "-")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """Snowball stem of one lower-case word (`stem("launches") == "launch"`)."""
+    return _stemmer().stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Normalised word tokens, possessive 's removed, stop words kept: `words("IDSEA's")` → ['idsea']."""
+    found = []
+    for token in _WORD.findall(normalise(text)):
+        if _CJK.match(token):
+            found.append(token)
+            continue
+        token = re.sub(r"'s$", "", token)
+        found.extend(part for part in token.split("'") if part) if token.count("'") > 1 else found.append(token)
+    return found
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of a text. `tokenize("Where is 合肥市?")` → ['合', '肥', '市', '合肥', '肥市']."""
+    tokens: list[str] = []
+    for word in words(text):
+        if _CJK.match(word):
+            tokens.extend(word)
+            tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
+        elif word not in STOPWORDS and word not in QUESTION_WORDS:
+            tokens.append(stem(word.replace("'", "")))  # chang'e → change → chang, so "Change 7" matches
+    return tokens
+
+
+def repair_typos(text: str, spellings: dict[str, str], known_words: frozenset[str] | set[str] = frozenset()) -> str:
+    """Fix words that are neither in the articles nor known English, and write acronyms as the
+    articles do. `spellings` maps normalised article words to their usual spelling; `known_words`
+    is a dictionary of real words left alone (a real word absent from the articles is a signal).
+
+    >>> repair_typos("wher is hefie, idsea?", {"hefei": "Hefei", "idsea": "IDSEA"})
+    'where is Hefei, IDSEA?'
+    """
+    from rapidfuzz import fuzz, process
+
+    candidates = list(spellings) + [w for w in QUESTION_WORDS | STOPWORDS if len(w) >= 4]
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        lower = normalise(word)
+        if lower in spellings:
+            surface = spellings[lower]
+            return surface if surface.isupper() and len(surface) > 1 else word  # idsea → IDSEA
+        if len(lower) < 4 or lower in known_words or lower in STOPWORDS or lower in QUESTION_WORDS:
+            return word
+        # Indel ratio: a dropped or doubled letter costs less than a changed one ("wher" → where, not when).
+        best = process.extractOne(lower, candidates, scorer=fuzz.ratio, score_cutoff=80)
+        if not best:
+            return word
+        surface = spellings.get(best[0], best[0])
+        return surface if surface[:1].isupper() else (surface.capitalize() if word[:1].isupper() else surface)
+
+    return re.sub(r"[A-Za-z][A-Za-z’']*", fix, text)

@@ -1,0 +1,71 @@
+"""Data the bot returns: `Answer`, its `Citation`s and the `RetrievedChunk`s it read.
+
+Plain frozen dataclasses with `to_dict()` for JSON; building them is `bot/compose.py`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """One chunk the retriever returned, in rank order; `score` is the fused score (higher is better)."""
+
+    id: str
+    article_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The source of one `[number]` marker: `quote` is verbatim `article.text[start:end]`; `text` is its chunk."""
+
+    number: int
+    article_id: str
+    title: str
+    quote: str
+    start: int
+    end: int
+    text: str
+    chunk_start: int = 0
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `Bot.ask` returns. `text` holds `[n]` markers, one `Citation` per marker.
+
+    >>> Answer(text="Hefei [1].", citations=[], abstained=False, query="q").abstained
+    False
+    """
+
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    query: str
+    retrieved: list[RetrievedChunk] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    short_answer: str = ""
+    confidence: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (used by `dsqa ask --json`, the eval results and the web API)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One indexed article, for a "what I know" panel: title, reported date, number of chunks."""
+
+    article_id: str
+    title: str
+    date: str
+    chunks: int
