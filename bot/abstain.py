@@ -1,5 +1,6 @@
 """Decide when the articles do not hold the answer: instructions instead of a question, gibberish,
-a name the articles never mention, or too little match between question and best sentence.
+a name the articles never mention, an answer passage that leaves out a name the question gives
+(a false premise: "What did Japan provide for Chang'e 6?"), or too little match overall.
 
 The confidence threshold lives in Settings (`abstain_below`) and was calibrated on data (README);
 nothing here is keyed to any one article's wording.
@@ -10,9 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.aliases import ALIASES
 from bot.conversation import find_entities
+from bot.rank import ScoredSentence
 from bot.retrieve import SearchIndex
-from bot.tokenize import STOPWORDS, normalise, words
+from bot.tokenize import STOPWORDS, fold, words
 
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|rules|prompts?|guidelines|directions|context)\b"
@@ -35,28 +38,50 @@ def confidence_of(dense: float, lexical: float) -> float:
     return 0.6 * dense + 0.4 * lexical
 
 
-def unknown_names(query: str, index: SearchIndex) -> list[str]:
-    """Names in the query the articles never mention (a false premise or an absent subject).
+def word_is_mentioned(word: str, known: set[str]) -> bool:
+    """Is `word` (normalised) among `known` words: exactly, folded, by alias, or as a demonym
+    sharing a long prefix ("japanese" ~ "japan")?"""
+    if word in known or fold(word) in known:
+        return True
+    if any(fold(alias.split()[-1]) in known for alias in ALIASES.get(word, ())):
+        return True
+    need = max(4, len(word) - 3)
+    return len(word) >= 5 and any(len(k) >= need and k[:need] == word[:need] for k in known)
 
-    A multi-word name counts as unknown when most of its words are absent; a name with a number
-    ("Chang’e 9") must appear whole. Acronyms of phrases in the articles ("ESA") are known.
-    """
-    unknown = []
-    corpus = index.normalised_text
-    for entity in find_entities(query):
-        tokens = [w for w in words(entity.text) if w not in STOPWORDS]
-        if not tokens:
-            continue
-        if re.search(r"\d", entity.text):
-            if normalise(entity.text) not in corpus:
-                unknown.append(entity.text)
-            continue
-        if len(tokens) == 1 and entity.text.isupper() and entity.text.lower() in index.acronyms:
-            continue
-        missing = [t for t in tokens if t not in index.vocabulary and t not in index.acronyms]
-        if missing and len(missing) * 2 > len(tokens) or (len(tokens) == 1 and missing):
-            unknown.append(entity.text)
-    return unknown
+
+def _name_tokens(name: str) -> list[str]:
+    return [w for w in words(name) if w not in STOPWORDS]
+
+
+def name_is_mentioned(name: str, known: set[str], squashed: str) -> bool:
+    """A name counts as mentioned when most of its words are; a name with a number must appear whole."""
+    if re.search(r"\d", name):
+        return fold(name) in squashed
+    tokens = _name_tokens(name)
+    if not tokens:
+        return True
+    found = sum(1 for t in tokens if word_is_mentioned(t, known))
+    return found * 2 >= len(tokens) if len(tokens) > 1 else found == 1
+
+
+def query_names(query: str) -> list[str]:
+    """Names in a standalone query, leaving out spelled-out acronyms "(…)" the bot added."""
+    return [e.text for e in find_entities(re.sub(r"\s\([^)]*\)", "", query))]
+
+
+def unknown_names(query: str, index: SearchIndex) -> list[str]:
+    """Names in the query that the articles never mention (a false premise or an absent subject)."""
+    known = index.known_words
+    return [n for n in query_names(query) if not (n.lower() in index.acronyms or name_is_mentioned(n, known, index.squashed_text))]
+
+
+def names_missing_from(names: list[str], passage: str) -> list[str]:
+    """The names an answer passage does not mention."""
+    if not names:
+        return []
+    known = {fold(w) for w in words(passage)} | set(words(passage))
+    squashed = fold(passage)
+    return [n for n in names if not name_is_mentioned(n, known, squashed)]
 
 
 def looks_like_gibberish(query: str, index: SearchIndex, known_words: frozenset[str]) -> bool:
@@ -68,9 +93,11 @@ def looks_like_gibberish(query: str, index: SearchIndex, known_words: frozenset[
     return known * 2 < len(tokens)
 
 
-def judge(query: str, dense: float, lexical: float, index: SearchIndex, known_words: frozenset[str], threshold: float) -> Verdict:
-    """Should the bot abstain on this (standalone) query, given its best sentence's scores?"""
-    confidence = confidence_of(dense, lexical)
+def judge(query: str, best: ScoredSentence, index: SearchIndex, known_words: frozenset[str], threshold: float) -> Verdict:
+    """Should the bot abstain on this (standalone) query, given its best sentence?"""
+    confidence = confidence_of(best.dense, best.lexical)
+    if best.focused:  # asked by form for this very sentence ("What does X stand for?")
+        confidence = max(confidence, threshold + 0.25)
     if _INJECTION.search(query):
         return Verdict("instructions, not a question", confidence)
     if looks_like_gibberish(query, index, known_words):

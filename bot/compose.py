@@ -9,37 +9,54 @@ from __future__ import annotations
 
 import re
 
-from bot.abstain import Verdict, judge
+from bot.abstain import Verdict, judge, names_missing_from, query_names
 from bot.messages import abstain_message
 from bot.rank import LIST_QUESTION, ScoredSentence, fills_type, question_type
 from bot.retrieve import SearchIndex
 from bot.types import Answer, Citation, RetrievedChunk
 
 MAX_SENTENCES = 4
+_LIST_LINE = re.compile(r"[^:\n.!?]{1,40}:\s")
 
 
-def choose_sentences(question: str, ranked: list[ScoredSentence], index: SearchIndex) -> list[int]:
+def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex, depth: int = 8) -> tuple[ScoredSentence, list[str]]:
+    """The best-ranked sentence whose passage mentions every specific name the question gives, or
+    else the one missing the fewest (with the names it misses: then the bot abstains)."""
+    fewest: tuple[ScoredSentence, list[str]] | None = None
+    for candidate in ranked[:depth]:
+        missing = names_missing_from(names, index.passage([candidate.row]))
+        if not missing:
+            return candidate, []
+        if fewest is None or len(missing) < len(fewest[1]):
+            fewest = (candidate, missing)
+    return fewest if fewest else (ranked[0], [])
+
+
+def choose_sentences(question: str, names: list[str], best: ScoredSentence, ranked: list[ScoredSentence], index: SearchIndex) -> list[int]:
     """Sentence rows that together answer the question, in reading order."""
-    best = ranked[0]
     chosen = [best.row]
-    rows_of_line = [r for r, line in enumerate(index.sentence_line) if line == index.sentence_line[best.row]]
-    if index.sentence_context[best.row]:  # a labelled list line ("Chang’e 8: …") is one answer
-        chosen += [r for r in rows_of_line if r != best.row]
-    text = index.sentences.texts[best.row]
-    if text.rstrip().endswith(":") and _same_article(index, best.row, best.row + 1):
-        chosen.append(best.row + 1)  # "… stated the following:" → the statement
+    texts = index.sentences.texts
+    if index.sentence_context[best.row] and index.sentence_intro[best.row] < 0 or _LIST_LINE.match(texts[best.row]):
+        line = index.sentence_line[best.row]  # a labelled list line ("Chang’e 8: …") is one answer
+        chosen += [r for r, other in enumerate(index.sentence_line) if other == line and r != best.row]
+    if texts[best.row].rstrip().endswith(":"):  # "… stated the following:" → what follows it
+        follow = [r.row for r in ranked[:10] if index.sentence_intro[r.row] == best.row]
+        chosen.append(follow[0] if follow else best.row + 1) if follow or _same_article(index, best.row, best.row + 1) else None
     kind = question_type(question)
-    if kind in ("who", "when", "where", "number") and not any(fills_type(kind, index.sentences.texts[r], question) for r in chosen):
+    intro = index.sentence_intro[best.row]
+    if intro >= 0 and (names_missing_from(names, texts[best.row]) or (kind == "who" and not fills_type(kind, texts[best.row], question))):
+        chosen.append(intro)  # the quote's speaker, the list's subject
+    if kind in ("who", "when", "where", "number") and not any(fills_type(kind, texts[r], question) for r in chosen):
         for offset in (-1, 1, -2, 2):
             neighbour = best.row + offset
-            if _same_article(index, best.row, neighbour) and fills_type(kind, index.sentences.texts[neighbour], question):
+            if _same_article(index, best.row, neighbour) and fills_type(kind, texts[neighbour], question):
                 chosen.append(neighbour)
                 break
     ratio = 0.8 if LIST_QUESTION.search(question) else 0.92
-    for other in ranked[1:6]:
-        if len(chosen) >= MAX_SENTENCES:
+    for other in ranked[:6]:
+        if len(set(chosen)) >= MAX_SENTENCES:
             break
-        if other.row not in chosen and other.lexical > 0 and other.score >= ratio * best.score:
+        if other.row not in chosen and other.lexical > 0 and other.score >= ratio * best.score and not names_missing_from(names, index.passage([other.row])):
             chosen.append(other.row)
     return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))
 
@@ -94,16 +111,22 @@ def compose_answer(
 ) -> Answer:
     """The `Answer` for one question (timings and notes are filled in by the caller)."""
     retrieved = [_retrieved(index, chunk, score) for chunk, score in chunk_ranking]
-    verdict = judge(query, ranked[0].dense, ranked[0].lexical, index, known_words, threshold) if ranked else Verdict("nothing retrieved", 0.0)
+    verdict = judge(query, ranked[0], index, known_words, threshold) if ranked else Verdict("nothing retrieved", 0.0)
     if verdict.reason:
         injection = verdict.reason.startswith("instructions")
         text = abstain_message(*coverage, injection=injection)
         return Answer(text=text, citations=[], abstained=True, query=query, retrieved=retrieved, question=question,
                       confidence=verdict.confidence, notes=[f"abstained: {verdict.reason}"])
-    rows = choose_sentences(question, ranked, index)
+    names = [n for n in query_names(query) if index.is_specific(n)]
+    best, missing = pick_best(names, ranked, index)
+    if missing:
+        return Answer(text=abstain_message(*coverage), citations=[], abstained=True, query=query, retrieved=retrieved,
+                      question=question, confidence=verdict.confidence,
+                      notes=[f"abstained: no passage mentions {', '.join(missing)} with the rest of the question"])
+    rows = choose_sentences(question, names, best, ranked, index)
     text, citations = cite(rows, index, chunk_ranking)
     return Answer(text=text, citations=citations, abstained=False, query=query, retrieved=retrieved, question=question,
-                  short_answer=short_answer(question, index.sentences.texts[ranked[0].row]), confidence=verdict.confidence)
+                  short_answer=short_answer(question, index.sentences.texts[best.row]), confidence=verdict.confidence)
 
 
 def _retrieved(index: SearchIndex, chunk_index: int, score: float) -> RetrievedChunk:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from bot.tokenize import STOPWORDS
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[A-Za-z0-9][\w’'\-.]*[\w]|[A-Za-z0-9]")
-_CONNECTORS = {"of", "and", "for", "the", "de", "du", "on", "la", "von", "van"}
+_NAME_INNER = {"of", "de", "du", "la", "von", "van", "del", "da"}
+_CONNECTORS = {"and", "for", "the", "on", "&"}
 _LEADING = {
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do",
     "does", "did", "can", "could", "will", "would", "should", "has", "have", "had", "and", "also", "tell",
@@ -71,7 +72,10 @@ def find_entities(text: str) -> list[Entity]:
             nxt = tokens[j][0]
             if _is_name_word(nxt) or (nxt.isdigit() and _is_name_word(tokens[j - 1][0])):
                 j += 1
-            elif nxt.lower() in _CONNECTORS and j + 1 < len(tokens) and _joined(text, tokens[j], tokens[j + 1]) and _is_name_word(tokens[j + 1][0]):
+            elif (
+                (nxt.lower() in _NAME_INNER or (nxt.lower() in _CONNECTORS and j - i >= 2))
+                and j + 1 < len(tokens) and _joined(text, tokens[j], tokens[j + 1]) and _is_name_word(tokens[j + 1][0])
+            ):  # "University of Science and Technology of China", but "Egypt" and "Bahrain" stay two
                 j += 2
             else:
                 break

@@ -18,13 +18,15 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from bot.tokenize import normalise, tokenize, words
+from bot.tokenize import fold, tokenize, words
 from index.store import SentenceTable, Store
 from index.types import Chunk
 
 
 # "Chang’e 8: Pakistan …" — a short label that every sentence of its line is about.
 _LABEL = re.compile(r"([^:\n.!?]{1,40}):\s")
+# A sentence opening with a pronoun or a bare definite noun ("The association …") continues the one before.
+_ANAPHORIC = re.compile(r"[\"“‘']?(?:(?:The|This|That|These|Those)\s+[a-z]+\b(?!\s+(?:of|[A-Z]))|It|Its|They|Their|He|She|His|Her)\b")
 
 
 @dataclass
@@ -39,9 +41,13 @@ class SearchIndex:
     sentence_tokens: list[frozenset[str]]
     chunk_of_sentence: list[list[int]]  # sentence row → indexes of chunks holding it
     sentence_line: list[tuple[str, int]]  # sentence row → (article id, line number)
-    sentence_context: list[frozenset[str]]  # tokens of the label of a list line ("Chang’e 8: …")
+    sentence_context: list[frozenset[str]]  # tokens of a list line's label ("Chang’e 8: …") or of the antecedent
+    sentence_antecedent: list[int]  # row of the sentence an anaphoric one ("The association …") refers back to, or -1
+    sentence_intro: list[int]  # row of the "… stated the following:" sentence introducing a quote or list item, or -1
     article_texts: dict[str, str]
-    normalised_text: str = ""  # every article, normalised: for "is this exact name mentioned?"
+    squashed_text: str = ""  # every article, letters and digits only: for "is this exact name mentioned?"
+    known_words: set[str] = field(default_factory=set)  # every normalised word of the articles, also accent-folded
+    _folded_sentences: list[str] | None = None
     acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name it stands for, or ""
 
     @classmethod
@@ -66,21 +72,63 @@ class SearchIndex:
             [i for i in by_article.get(article_id, []) if chunks[i].start < e and s < chunks[i].end]
             for article_id, (s, e) in zip(sentences.article_ids, sentences.spans, strict=True)
         ]
-        lines, contexts = [], []
-        for article_id, (start, _) in zip(sentences.article_ids, sentences.spans, strict=True):
+        lines, contexts, antecedents = [], [], []
+        for row, (article_id, (start, _)) in enumerate(zip(sentences.article_ids, sentences.spans, strict=True)):
             text = article_texts.get(article_id, "")
             line_start = text.rfind("\n", 0, start) + 1
             lines.append((article_id, text.count("\n", 0, start)))
             label = _LABEL.match(text, line_start)
-            contexts.append(frozenset(tokenize(label.group(1))) if label else frozenset())
+            context = set(tokenize(label.group(1))) if label else set()
+            # "The association is set to be located in Hefei": what "the association" is comes before.
+            previous = row - 1
+            follows = (
+                previous >= 0 and sentences.article_ids[previous] == article_id and line_start <= sentences.spans[previous][0]
+                and _ANAPHORIC.match(sentences.texts[row]) is not None
+            )
+            if follows:
+                context |= sentence_tokens[previous]
+            antecedents.append(previous if follows else -1)
+            contexts.append(context)
+        intros = _introductions(sentences, lines, article_texts)
+        for row, intro in enumerate(intros):
+            if intro >= 0:  # a quote or list item is about what its introduction names
+                contexts[row] |= sentence_tokens[intro]
+        contexts = [frozenset(c) for c in contexts]
         return cls(
-            chunks, sentences, bm25, vocabulary, idf, sentence_tokens, holders, lines, contexts, article_texts,
-            normalised_text="\n".join(normalise(t) for t in article_texts.values()),
+            chunks, sentences, bm25, vocabulary, idf, sentence_tokens, holders, lines, contexts, antecedents, intros, article_texts,
+            squashed_text="\n".join(fold(t) for t in article_texts.values()),
+            known_words=set(vocabulary) | {fold(w) for w in vocabulary},
             acronyms=_acronyms(article_texts.values()),
         )
 
+    def is_specific(self, name: str) -> bool:
+        """A name few sentences mention (under 10%): a question naming it must be answered by a
+        passage that names it too. "China" in an article about China is background, not a filter."""
+        folded = fold(name)
+        if not folded or not self.sentences.texts:
+            return False
+        if self._folded_sentences is None:
+            self._folded_sentences = [fold(t) for t in self.sentences.texts]
+        hits = sum(1 for t in self._folded_sentences if folded in t)
+        return hits < max(1.0, 0.1 * len(self._folded_sentences))
+
+    def passage(self, rows: list[int]) -> str:
+        """The sentences at `rows` with what they lean on: their list line's label and antecedent."""
+        parts = []
+        for row in rows:
+            article_id, (start, _) = self.sentences.article_ids[row], self.sentences.spans[row]
+            text = self.article_texts.get(article_id, "")
+            label = _LABEL.match(text, text.rfind("\n", 0, start) + 1)
+            if label:
+                parts.append(label.group(1))
+            for before in (self.sentence_intro[row], self.sentence_antecedent[row]):
+                if before >= 0:
+                    parts.append(self.sentences.texts[before])
+            parts.append(self.sentences.texts[row])
+        return "\n".join(parts)
+
     def expand_acronyms(self, query: str) -> str:
-        """Spell out acronyms the articles only name in full: "the ILRS" → "the ILRS (International Lunar Research Station)"."""
+        """Spell out acronyms whose full name the articles use: "the ILRS" → "the ILRS (International Lunar Research Station)"."""
 
         def spell(match: re.Match) -> str:
             name = self.acronyms.get(match.group(0).lower(), "")
@@ -108,6 +156,34 @@ class SearchIndex:
         return self.sentences.vectors @ vector
 
 
+def _introductions(sentences: SentenceTable, lines: list[tuple[str, int]], article_texts: dict[str, str]) -> list[int]:
+    """For each sentence, the sentence ending in ":" that introduces its line — directly before it,
+    or before a run of labelled list lines ("Chang’e 4: …", "Chang’e 5: …") — else -1."""
+    first_of_line: dict[tuple[str, int], int] = {}
+    last_of_line: dict[tuple[str, int], int] = {}
+    for row, line in enumerate(lines):
+        first_of_line.setdefault(line, row)
+        last_of_line[line] = row
+    intros = []
+    for row, (article_id, line_no) in enumerate(lines):
+        intro, row_before = -1, first_of_line[(article_id, line_no)] - 1
+        for _ in range(12):  # look back over at most a dozen list lines
+            if row_before < 0 or sentences.article_ids[row_before] != article_id:
+                break
+            text = sentences.texts[row_before]
+            if text.rstrip().endswith(":"):
+                intro = row_before
+                break
+            previous_line = lines[row_before]
+            first = first_of_line[previous_line]
+            start = sentences.spans[first][0]
+            if not _LABEL.match(article_texts.get(article_id, ""), start):
+                break
+            row_before = first - 1
+        intros.append(intro)
+    return intros
+
+
 def _spellings(texts) -> dict[str, str]:
     """Normalised word → its most common spelling in the texts (so "idsea" can be written "IDSEA")."""
     counts: dict[str, Counter] = {}
@@ -128,11 +204,10 @@ def _acronyms(texts) -> dict[str, str]:
     for text in texts:
         for entity in find_entities(text):
             initials = "".join(w[0] for w in entity.text.split() if w[:1].isupper())
-            if len(initials) >= 2 and " " in entity.text:
+            if len(initials) >= 3 and " " in entity.text:
                 found.setdefault(initials.lower(), entity.text)
-    for text in texts:  # an acronym the articles write themselves needs no spelling out
         for acronym in re.findall(r"\b[A-Z][A-Z0-9-]{1,}\b", text):
-            found[acronym.lower()] = ""
+            found.setdefault(acronym.lower(), "")
     return found
 
 

@@ -81,6 +81,11 @@ class Bot:
             top_k=self.settings.top_k, candidates_k=self.settings.candidates_k, rrf_k=self.settings.rrf_k,
         )
         self._known_words = self._vocabulary_of_model()
+        # Article words as the articles spell them, plus acronyms of their long names ("esa" → "ESA").
+        self._spellings = {
+            **{a: a.upper() for a, name in self._search.acronyms.items() if name and len(a) >= 3},
+            **self._search.vocabulary,
+        }
         self._coverage = self._describe_coverage()
         self.chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._compose)
         self._ready = True
@@ -110,10 +115,8 @@ class Bot:
         limit = self.settings.max_question_chars
         if len(question) > limit:
             question, notes = question[:limit], [truncated_note(limit)]
-        spellings = self._search.vocabulary
-
         def repair(text: str) -> str:
-            return repair_typos(text, spellings, self._known_words)
+            return repair_typos(text, self._spellings, self._known_words)
 
         history = [
             {"role": m.get("role"), "content": repair(m["content"]) if m.get("role") == "user" else m["content"]}

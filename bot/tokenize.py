@@ -22,7 +22,8 @@ STOPWORDS = frozenset(
 # Question words carry no topic; they still steer answer types in compose.py.
 QUESTION_WORDS = frozenset("what which who whom whose when where why how much many".split())
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[^\W_{_CJK_RANGE}]+(?:'[^\W_{_CJK_RANGE}]+)*|[{_CJK_RANGE}]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -30,6 +31,12 @@ def normalise(text: str) -> str:
     """Lower-case, NFKC, curly quotes and dashes folded: `normalise("Chang’e") == "chang'e"`."""
     text = unicodedata.normalize("NFKC", text).lower()
     return text.replace("’", "'").replace("‘", "'").replace("`", "'").replace("–", "-").replace("—", "-")
+
+
+def fold(text: str) -> str:
+    """Normalised, accents and everything but letters and digits dropped: `fold("Türkiye") == "turkiye"`."""
+    plain = unicodedata.normalize("NFKD", normalise(text))
+    return "".join(ch for ch in plain if ch.isalnum())
 
 
 @lru_cache(maxsize=1)
@@ -81,18 +88,18 @@ def repair_typos(text: str, spellings: dict[str, str], known_words: frozenset[st
     candidates = list(spellings) + [w for w in QUESTION_WORDS | STOPWORDS if len(w) >= 4]
 
     def fix(match: re.Match) -> str:
-        word = match.group(0)
+        word, possessive = match.group(1), match.group(2) or ""
         lower = normalise(word)
         if lower in spellings:
             surface = spellings[lower]
-            return surface if surface.isupper() and len(surface) > 1 else word  # idsea → IDSEA
+            return (surface if surface.isupper() and len(surface) > 1 else word) + possessive  # idsea → IDSEA
         if len(lower) < 4 or lower in known_words or lower in STOPWORDS or lower in QUESTION_WORDS:
-            return word
+            return word + possessive
         # Indel ratio: a dropped or doubled letter costs less than a changed one ("wher" → where, not when).
         best = process.extractOne(lower, candidates, scorer=fuzz.ratio, score_cutoff=80)
         if not best:
-            return word
+            return word + possessive
         surface = spellings.get(best[0], best[0])
-        return surface if surface[:1].isupper() else (surface.capitalize() if word[:1].isupper() else surface)
+        return (surface if surface[:1].isupper() else (surface.capitalize() if word[:1].isupper() else surface)) + possessive
 
-    return re.sub(r"[A-Za-z][A-Za-z’']*", fix, text)
+    return re.sub(r"([A-Za-z](?:[A-Za-z]|['’](?![sS]\b)[A-Za-z])*)(['’][sS]\b)?", fix, text)
