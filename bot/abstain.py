@@ -75,13 +75,19 @@ def unknown_names(query: str, index: SearchIndex) -> list[str]:
     return [n for n in query_names(query) if not (n.lower() in index.acronyms or name_is_mentioned(n, known, index.squashed_text))]
 
 
-def names_missing_from(names: list[str], passage: str) -> list[str]:
-    """The names an answer passage does not mention."""
+def names_missing_from(names: list[str], passage: str, acronyms: dict[str, str] | None = None) -> list[str]:
+    """The names an answer passage does not mention (an acronym counts when its full name is there)."""
     if not names:
         return []
     known = {fold(w) for w in words(passage)} | set(words(passage))
     squashed = fold(passage)
-    return [n for n in names if not name_is_mentioned(n, known, squashed)]
+    acronyms = acronyms or {}
+
+    def mentioned(name: str) -> bool:
+        full = acronyms.get(name.lower(), "")
+        return name_is_mentioned(name, known, squashed) or bool(full and name_is_mentioned(full, known, squashed))
+
+    return [n for n in names if not mentioned(n)]
 
 
 def looks_like_gibberish(query: str, index: SearchIndex, known_words: frozenset[str]) -> bool:

@@ -24,7 +24,7 @@ def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex
     else the one missing the fewest (with the names it misses: then the bot abstains)."""
     fewest: tuple[ScoredSentence, list[str]] | None = None
     for candidate in ranked[:depth]:
-        missing = names_missing_from(names, index.passage([candidate.row]))
+        missing = names_missing_from(names, index.passage([candidate.row]), index.acronyms)
         if not missing:
             return candidate, []
         if fewest is None or len(missing) < len(fewest[1]):
@@ -44,7 +44,7 @@ def choose_sentences(question: str, names: list[str], best: ScoredSentence, rank
         chosen.append(follow[0] if follow else best.row + 1) if follow or _same_article(index, best.row, best.row + 1) else None
     kind = question_type(question)
     intro = index.sentence_intro[best.row]
-    if intro >= 0 and (names_missing_from(names, texts[best.row]) or (kind == "who" and not fills_type(kind, texts[best.row], question))):
+    if intro >= 0 and (names_missing_from(names, texts[best.row], index.acronyms) or (kind == "who" and not fills_type(kind, texts[best.row], question))):
         chosen.append(intro)  # the quote's speaker, the list's subject
     if kind in ("who", "when", "where", "number") and not any(fills_type(kind, texts[r], question) for r in chosen):
         for offset in (-1, 1, -2, 2):
@@ -56,7 +56,7 @@ def choose_sentences(question: str, names: list[str], best: ScoredSentence, rank
     for other in ranked[:6]:
         if len(set(chosen)) >= MAX_SENTENCES:
             break
-        if other.row not in chosen and other.lexical > 0 and other.score >= ratio * best.score and not names_missing_from(names, index.passage([other.row])):
+        if other.row not in chosen and other.lexical > 0 and other.score >= ratio * best.score and not names_missing_from(names, index.passage([other.row]), index.acronyms):
             chosen.append(other.row)
     return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))
 
@@ -124,6 +124,11 @@ def compose_answer(
                       question=question, confidence=verdict.confidence,
                       notes=[f"abstained: no passage mentions {', '.join(missing)} with the rest of the question"])
     rows = choose_sentences(question, names, best, ranked, index)
+    kind = question_type(question)
+    if kind in ("when", "number") and not any(fills_type(kind, index.sentences.texts[r], question) for r in rows):
+        return Answer(text=abstain_message(*coverage), citations=[], abstained=True, query=query, retrieved=retrieved,
+                      question=question, confidence=verdict.confidence,
+                      notes=[f"abstained: the passage that fits holds no {'date' if kind == 'when' else 'number'}"])
     text, citations = cite(rows, index, chunk_ranking)
     return Answer(text=text, citations=citations, abstained=False, query=query, retrieved=retrieved, question=question,
                   short_answer=short_answer(question, index.sentences.texts[best.row]), confidence=verdict.confidence)

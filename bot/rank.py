@@ -19,14 +19,15 @@ _MONTHS = "january|february|march|april|may|june|july|august|september|october|n
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 ANSWER_PATTERNS = {
     "when": re.compile(rf"\b(?:{_MONTHS}|{_DAYS})\b|\b(?:1[5-9]|20)\d\d\b|\b\d+(?:st|nd|rd|th)\b|\b(?:years?|decades?|weeks?|days?|months?) ago\b|\b(?:next|last) (?:week|month|year)\b|\bcentury\b", re.I),
-    "number": re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|dozen|several|few|many|half)\b", re.I),
+    # A count or amount: not a year ("2022") and not an ordinal ("7th"), which answer "when".
+    "number": re.compile(r"(?<![\d,.])(?!(?:1[5-9]|20)\d\d\b)\d[\d,.]*(?!\d|st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|dozen|several|few|many|half)\b", re.I),
     "where": re.compile(r"\b(?:in|at|from|near|to|located|based|province|city|country)\s+(?:the\s+)?[A-Z\u4e00-\u9fff]|[\u4e00-\u9fff]"),
     "why": re.compile(r"\b(?:because|since|so that|in order|to (?:\w+ ){0,2}(?:enable|benefit|promote|focus|establish|capitali[sz]e|help|provide)|goal|aim|purpose|policy|consistent|hope|reason)\b", re.I),
 }
 _TYPE_OF_QUESTION = [
     ("when", re.compile(r"^\s*(?:when|what (?:year|date|day|month|time)|which (?:year|date|day|month)|since when|how long ago)\b|\b(?:what|which) (?:year|date|day)\b", re.I)),
     ("number", re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|share)\b", re.I)),
-    ("where", re.compile(r"^\s*where\b|\b(?:what|which) (?:city|country|province|place|region|location|town|state)\b|\b(?:located|based|headquartered)\b", re.I)),
+    ("where", re.compile(r"^\s*where\b|\b(?:what|which) (?:city|country|province|place|region|location|town|state)\b|\b(?:located|based|headquartered|headquarters|hq|seat)\b", re.I)),
     ("who", re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:what|which) (?:person|official|organi[sz]ation|agency|university|institution|body|director|administrator|representative)\b|^\s*(?:which|what) \w+ (?:said|says|called|calls|warned|stated|argued|claimed|described|invited|compared|likened|explained)\b", re.I)),
     ("why", re.compile(r"^\s*why\b|\bwhat (?:is|was) the (?:reason|purpose|goal|aim)\b", re.I)),
 ]

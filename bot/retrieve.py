@@ -89,6 +89,12 @@ class SearchIndex:
                 context |= sentence_tokens[previous]
             antecedents.append(previous if follows else -1)
             contexts.append(context)
+        acronyms = _acronyms(article_texts.values())
+        for row, text in enumerate(sentences.texts):  # "International Lunar Research Station" also reads as "ILRS"
+            folded = fold(text)
+            for acronym, name in acronyms.items():
+                if name and fold(name) in folded:
+                    contexts[row].update(tokenize(acronym))
         intros = _introductions(sentences, lines, article_texts)
         for row, intro in enumerate(intros):
             if intro >= 0:  # a quote or list item is about what its introduction names
@@ -98,7 +104,7 @@ class SearchIndex:
             chunks, sentences, bm25, vocabulary, idf, sentence_tokens, holders, lines, contexts, antecedents, intros, article_texts,
             squashed_text="\n".join(fold(t) for t in article_texts.values()),
             known_words=set(vocabulary) | {fold(w) for w in vocabulary},
-            acronyms=_acronyms(article_texts.values()),
+            acronyms=acronyms,
         )
 
     def is_specific(self, name: str) -> bool:
