@@ -21,6 +21,7 @@ _ESCAPES = str.maketrans(
     | {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "\n": "<br>"}
 )
 CONTEXT_CHARS = 220
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # one line break is enough inside a short context
 
 EMPTY_SOURCES = (
     '<div class="dsqa-sources dsqa-empty">Sources for the latest answer appear here: '
@@ -62,13 +63,14 @@ def render_query_note(question: str, query: str) -> str:
     return f'<div class="dsqa-query">Understood as: “{escape_text(query.strip())}”</div>'
 
 
-def render_answer(answer: Answer, text: str | None = None) -> str:
+def render_answer(answer: Answer, text: str | None = None, follow_up: bool = False) -> str:
     """The assistant bubble for `answer`; `text` is a streamed prefix of `answer.text` (default: all).
 
-    An abstention gets its own look: a labelled, muted box instead of a plain answer.
+    A follow-up shows, small and muted, the standalone query it was understood as. An abstention
+    gets its own look: a labelled, muted box instead of a plain answer.
     """
     shown = answer.text if text is None else text
-    note = render_query_note(answer.question, answer.query)
+    note = render_query_note(answer.question, answer.query) if follow_up else ""
     if answer.abstained:
         return (
             '<div class="dsqa-abstain"><div class="dsqa-abstain-label">Not in the articles</div>'
@@ -114,23 +116,23 @@ def quote_in_context(citation: Citation, context_chars: int = CONTEXT_CHARS) -> 
     if right < len(chunk):
         space = chunk.rfind(" ", hi, right)
         right = space if space >= 0 else right
-    before = ("…" if left > 0 else "") + chunk[left:lo]
-    after = chunk[hi:right] + ("…" if right < len(chunk) else "")
+    before = ("…" if left > 0 else "") + _PARAGRAPH_BREAK.sub("\n", chunk[left:lo])
+    after = _PARAGRAPH_BREAK.sub("\n", chunk[hi:right]) + ("…" if right < len(chunk) else "")
     return f"{escape_text(before)}<mark>{escape_text(chunk[lo:hi])}</mark>{escape_text(after)}"
 
 
-def render_sources(answer: Answer | None) -> str:
-    """The sources panel: the standalone query, then one card per citation (title, date, quote in context)."""
+def render_sources(answer: Answer | None, turn: int = 1) -> str:
+    """The sources panel for answer number `turn`: the query searched for, then one card per citation."""
     if answer is None:
         return EMPTY_SOURCES
-    head = ""
+    head = f'<div class="dsqa-query">Answer {turn}'
     if answer.query.strip():
-        head = f'<div class="dsqa-query">Searched for: “{escape_text(answer.query.strip())}”</div>'
+        head += f" · searched for “{escape_text(answer.query.strip())}”"
+    head += "</div>"
+    opening = f'<div class="dsqa-sources" data-turn="{turn}">{head}'
     if answer.abstained or not answer.citations:
-        return (
-            f'<div class="dsqa-sources">{head}<div class="dsqa-empty">No sources: the articles '
-            "do not answer this question.</div></div>"
-        )
+        return f'{opening}<div class="dsqa-empty">No sources: the articles do not answer this question.</div></div>'
+
     cards = []
     for c in answer.citations:
         date = f'<span class="dsqa-src-date">{escape_text(c.date)}</span>' if c.date else ""
@@ -140,7 +142,7 @@ def render_sources(answer: Answer | None) -> str:
             f'<span class="dsqa-src-title">{escape_text(c.title)}</span> {date}</div>'
             f'<blockquote class="dsqa-src-context">{quote_in_context(c)}</blockquote></li>'
         )
-    return f'<div class="dsqa-sources">{head}<ol class="dsqa-src-list">{"".join(cards)}</ol></div>'
+    return f'{opening}<ol class="dsqa-src-list">{"".join(cards)}</ol></div>'
 
 
 def render_knowledge(summaries: Iterable[ArticleSummary]) -> str:
@@ -180,6 +182,7 @@ CSS = """
 .dsqa-abstain { border-left: 3px solid var(--neutral-400); padding: 0.3em 0.7em;
   color: var(--body-text-color-subdued); background: var(--background-fill-secondary); border-radius: 4px; }
 .dsqa-abstain-label { font-weight: 600; font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.04em; }
+.dsqa-sources { max-height: 620px; overflow-y: auto; padding-right: 0.3em; }
 .dsqa-sources .dsqa-query { margin: 0 0 0.6em 0; }
 .dsqa-src-list { list-style: none; padding: 0; margin: 0; }
 .dsqa-src { margin: 0 0 0.9em 0; padding: 0.5em 0.7em; border: 1px solid var(--border-color-primary);

@@ -88,10 +88,11 @@ def test_markers_become_styled_superscripts_and_the_rest_is_escaped():
 
 def test_answer_bubble_shows_the_rewritten_query_muted_only_for_a_follow_up():
     follow_up = answer(question="And where?", query="Where will IDSEA be based?")
-    assert 'class="dsqa-query"' in render_answer(follow_up)
-    assert "Understood as" in render_answer(follow_up)
+    assert 'class="dsqa-query"' in render_answer(follow_up, follow_up=True)
+    assert "Understood as" in render_answer(follow_up, follow_up=True)
+    assert "dsqa-query" not in render_answer(follow_up)  # a first question: the panel shows the query
     same = answer(question="Where is IDSEA based?", query="where is IDSEA based")
-    assert "dsqa-query" not in render_answer(same)
+    assert "dsqa-query" not in render_answer(same, follow_up=True)
     assert render_query_note("q?", "") == ""
 
 
@@ -150,7 +151,8 @@ def test_sources_panel_lists_each_citation_with_title_date_and_number():
     out = render_sources(answer(citations=[citation(), second]))
     assert out.count('class="dsqa-src"') == 2
     assert 'id="dsqa-src-2"' in out and "2025&#45;07&#45;01" in out
-    assert "Searched for" in out
+    assert "searched for" in out and 'data-turn="1"' in out
+    assert 'data-turn="3"' in render_sources(answer(), turn=3)
 
 
 def test_sources_panel_for_an_abstention_and_before_any_question():
