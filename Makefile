@@ -26,7 +26,7 @@ index: setup
 	$(VENV)/bin/dsqa index
 
 run: setup index
-	$(VENV)/bin/dsqa chat
+	$(PY) app.py
 
 chat: setup index
 	$(VENV)/bin/dsqa chat

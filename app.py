@@ -17,10 +17,12 @@ import argparse  # noqa: E402
 import ipaddress  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -265,21 +267,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def refuse(message: str) -> NoReturn:
+    """Stop with a clear message on stderr and exit code 2 (bad input), never a traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def parse_auth(value: str | None) -> tuple[str, str] | None:
     """'user:pass' → ('user', 'pass'); None stays None; anything else is a clear error."""
     if not value:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise SystemExit("error: credentials must look like user:pass (from --auth or $DSQA_AUTH)")
+        refuse(f"credentials must look like user:pass (from --auth or ${AUTH_ENV})")
     return user, password
 
 
 def check_binding(host: str, auth: tuple[str, str] | None) -> None:
-    """Refuse (SystemExit with a clear message) to bind beyond loopback without credentials."""
+    """Refuse (exit 2 with a clear message) to bind beyond loopback without credentials."""
     if not is_loopback(host) and auth is None:
-        raise SystemExit(
-            f"error: refusing to serve on {host}, which is reachable beyond this machine, without credentials.\n"
+        refuse(
+            f"refusing to serve on {host}, which is reachable beyond this machine, without credentials.\n"
             f"Pass --auth user:pass or set {AUTH_ENV}=user:pass, or keep the default --host {DEFAULT_HOST}."
         )
 
@@ -321,7 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         url = launch(demo, args.host, args.port, auth)
     except OSError as error:  # most often: the port is taken
-        raise SystemExit(f"error: cannot serve on {args.host}:{args.port} ({error}). Try another --port.") from None
+        refuse(f"cannot serve on {args.host}:{args.port} ({error}). Try another --port.")
     where = "" if is_loopback(args.host) else f" (bound to {args.host}, login required)"
     print(f"deepspace-qa web chat: {url}{where}  (Ctrl+C to stop)", flush=True)
     demo.block_thread()

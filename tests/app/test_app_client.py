@@ -145,13 +145,13 @@ def test_python_app_py_serves_the_chat_and_prints_its_address(tmp_path, unused_p
 
 def test_binding_beyond_loopback_without_credentials_is_refused():
     done = run_app("--host", "0.0.0.0", "--port", "1")
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert "refusing to serve on 0.0.0.0" in done.stderr and "--auth user:pass" in done.stderr
 
 
 def test_malformed_credentials_are_refused():
     done = run_app("--host", "0.0.0.0", "--port", "1", env={"DSQA_AUTH": "no-colon"})
-    assert done.returncode != 0 and "user:pass" in done.stderr
+    assert done.returncode == 2 and "user:pass" in done.stderr
 
 
 def test_binding_checks():
