@@ -37,6 +37,7 @@ class BaselineBot:
         self._articles = load_articles(knowledge_dir)
         self._embedder = embedder
         self._store = None
+        self._sentences: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}  # chunk id → spans, vectors
 
     def articles(self) -> list[Article]:
         """The articles it indexed."""
@@ -67,6 +68,15 @@ class BaselineBot:
         for number, document in enumerate(documents):
             document.metadata["chunk_id"] = f"{document.metadata['article_id']}#lc{number}"
         client = chromadb.EphemeralClient(settings=chromadb.config.Settings(anonymized_telemetry=False))
+        # Sentence vectors once per chunk, not per question: same answers, a fraction of the time.
+        spans = [split_into_sentences(d.page_content) for d in documents]
+        vectors = self._embedder.encode(
+            [d.page_content[s:e] for d, chunk_spans in zip(documents, spans, strict=True) for s, e in chunk_spans]
+        )
+        cursor = 0
+        for document, chunk_spans in zip(documents, spans, strict=True):
+            self._sentences[document.metadata["chunk_id"]] = (chunk_spans, vectors[cursor : cursor + len(chunk_spans)])
+            cursor += len(chunk_spans)
         self._store = Chroma.from_documents(
             documents,
             embedding=self._embedder,
@@ -112,13 +122,16 @@ class BaselineBot:
         )
 
     def _best_sentence(self, question: str, retrieved: list[RetrievedChunk]) -> Citation | None:
-        candidates = []  # (chunk, sentence start, sentence end) with offsets into the article
+        candidates = []  # (chunk, sentence start, sentence end, text) with offsets into the article
+        vectors = []
         for chunk in retrieved:
-            for s, e in split_into_sentences(chunk.text):
+            spans, chunk_vectors = self._sentences[chunk.id]
+            for (s, e), vector in zip(spans, chunk_vectors, strict=True):
                 candidates.append((chunk, chunk.start + s, chunk.start + e, chunk.text[s:e]))
+                vectors.append(vector)
         if not candidates:
             return None
-        vectors = self._embedder.encode([c[3] for c in candidates])
+        vectors = np.stack(vectors)
         query = np.asarray(self._embedder.embed_query(question), dtype=np.float32)
         chunk, start, end, sentence = candidates[int(np.argmax(vectors @ query))]
         return Citation(

@@ -54,7 +54,7 @@ def rate_bars(title: str, labels: Sequence[str], series: dict[str, Sequence[dict
 
     plt = _pyplot()
     height = 0.8 / max(1, len(series))
-    figure, axes = plt.subplots(figsize=(7.5, 0.45 * len(labels) * max(1, len(series)) ** 0.5 + 1.0))
+    figure, axes = plt.subplots(figsize=(6.5, 0.42 * len(labels) * max(1, len(series)) ** 0.5 + 1.0))
     positions = np.arange(len(labels))
     for number, (name, entries) in enumerate(series.items()):
         colour = BOT_COLOUR if number == 0 else BASELINE_COLOUR
@@ -72,7 +72,7 @@ def rate_bars(title: str, labels: Sequence[str], series: dict[str, Sequence[dict
         for y, entry, value in zip(offsets, entries, values, strict=True):
             text = "n/a" if not _ok(entry.get("value")) else (f"{value:.0%}" if percent else f"{value:.2f}")
             n = f"  n={entry['n']}" if entry.get("n") is not None else ""
-            axes.text(1.02 if percent else value * 1.02, y, text + n, va="center", fontsize=8, color="#374151")
+            axes.text(1.02 if percent else value * 1.02, y, text + n, va="center", fontsize=8.5, color="#374151")
     axes.set_yticks(positions, labels)
     axes.invert_yaxis()
     if percent:
@@ -91,10 +91,12 @@ def latency_histogram(title: str, series: dict[str, Sequence[float]], p95: dict[
     import numpy as np
 
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(7.5, 3.0))
-    every = [v for values in series.values() for v in values]
+    figure, axes = plt.subplots(figsize=(6.5, 3.0))
+    every = [v for values in series.values() for v in values if v > 0]
     if every:
-        bins = np.linspace(0, max(every) * 1.05 + 1, 30)
+        low, high = min(every), max(every)
+        wide = high / low > 30  # a fast and a slow system together: log bins show both
+        bins = np.geomspace(low * 0.9, high * 1.1, 40) if wide else np.linspace(0, high * 1.05 + 1, 30)
         for number, (name, values) in enumerate(series.items()):
             colour = BOT_COLOUR if number == 0 else BASELINE_COLOUR
             axes.hist(values, bins=bins, color=colour, alpha=0.75 if number == 0 else 0.6, label=name)
@@ -103,8 +105,12 @@ def latency_histogram(title: str, series: dict[str, Sequence[float]], p95: dict[
                 axes.text(
                     p95[name], axes.get_ylim()[1] * 0.95, f" p95 {p95[name]:.0f} ms", color=colour, fontsize=8, va="top"
                 )
-    axes.set_xlabel("milliseconds per question")
+    if every and wide:
+        axes.set_xscale("log")
+        axes.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:g}"))
+    axes.set_xlabel("milliseconds per question" + (" (log scale)" if every and wide else ""))
     axes.set_ylabel("questions")
+    axes.yaxis.get_major_locator().set_params(integer=True)
     axes.set_title(title, loc="left", fontweight="bold")
     if len(series) > 1:
         axes.legend(frameon=False, fontsize=8)

@@ -127,13 +127,15 @@ def render_markdown(summary: dict, rows: list[dict]) -> str:
         )
     failures = [r for r in rows if not r["passed"]]
     lines += [f"## Failures ({len(failures)} of {len(rows)})", ""]
-    for row in failures:
+    for row in failures[:100]:
         lines += [
             f"- **{row['id']}** ({', '.join(row.get('tags', []))}): {'; '.join(row['reasons'])}",
             f"  - Q: {_conversation(row)}",
             f"  - A: {row['answer'] or '(empty)'}",
             f"  - Expected: {_expected(row)}",
         ]
+    if len(failures) > 100:
+        lines.append(f"- … and {len(failures) - 100} more (every case is in results.jsonl)")
     lines += [
         "",
         "## By tag",
@@ -209,7 +211,7 @@ def render_html(summary: dict, rows: list[dict], baseline_rows: list[dict] | Non
         notes="".join(f"<li>{e(n)}</li>" for n in summary.get("notes", [])),
         charts=_charts(summary, rows, baseline_rows),
         failure_count=len(failures),
-        failures="".join(_case_html(r) for r in failures) or '<p class="muted">No failures.</p>',
+        failures=_failures_html(failures),
         tags=_tag_table(summary),
         latency="".join(
             f"<tr><td>{e(s)}</td><td>{v['p50']:.0f}</td><td>{v['p95']:.0f}</td><td>{v['mean']:.0f}</td></tr>"
@@ -244,6 +246,17 @@ def _charts(summary: dict, rows: list[dict], baseline_rows: list[dict] | None) -
     parts.append(charts.latency_histogram("Latency per question (answer stage total)", totals, p95))
     figures = [f'<figure class="chart">{svg}</figure>' for svg in parts]
     return f'<div class="column">{figures[0]}</div><div class="column">{"".join(figures[1:])}</div>'
+
+
+def _failures_html(failures: list[dict], shown: int = 40) -> str:
+    """The first failures in full, the rest behind a click (a SQuAD run can fail hundreds)."""
+    if not failures:
+        return '<p class="muted">No failures.</p>'
+    html_text = "".join(_case_html(r) for r in failures[:shown])
+    if len(failures) > shown:
+        rest = "".join(_case_html(r) for r in failures[shown:])
+        html_text += f"<details><summary>Show the other {len(failures) - shown} failures</summary>{rest}</details>"
+    return html_text
 
 
 def _sort_value(metric: dict | None) -> float:
