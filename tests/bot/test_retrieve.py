@@ -1,0 +1,61 @@
+"""bot/retrieve.py and bot/tokenize.py: hybrid retrieval finds Chinese names, typos and lower case."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.retrieve import reciprocal_rank_fusion
+from bot.tokenize import repair_typos, tokenize
+
+
+def _top_texts(bot, query, k=3):
+    return [d.page_content for d in bot.retriever.invoke(query)[:k]]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What is 合肥市?", "Hefei (合肥市)"),
+        ("Who is 王中民?", "Wang Zhongmin (王中民)"),
+        ("What does 深空探测实验室 do?", "Deep Space Exploration Laboratory (深空探测实验室)"),
+        ("Who is 傅聪?", "Fu Cong (傅聪)"),
+        ("合肥 在哪里", "Hefei (合肥市)"),  # a shorter form of the name still matches (character bigrams)
+    ],
+)
+def test_chinese_names_are_retrieved_first(shipped_bot, question, expected):
+    assert expected in _top_texts(shipped_bot, question, k=1)[0]
+
+
+def test_retriever_is_a_langchain_retriever(shipped_bot):
+    from langchain_core.retrievers import BaseRetriever
+
+    assert isinstance(shipped_bot.retriever, BaseRetriever)
+    documents = shipped_bot.retriever.invoke("Which countries provide instruments for Chang'e 7?")
+    assert len(documents) == shipped_bot.settings.top_k
+    scores = [d.metadata["score"] for d in documents]
+    assert scores == sorted(scores, reverse=True)
+    assert "Chang’e 7:" in " ".join(d.page_content for d in documents[:2])
+
+
+def test_tokens_fold_case_quotes_and_cjk():
+    assert tokenize("IDSEA’s LAUNCH") == tokenize("idsea's launch") == ["idsea", "launch"]
+    assert "合肥" in tokenize("合肥市") and "肥市" in tokenize("合肥市")
+    assert tokenize("Chang’e 7") == tokenize("Change 7")
+
+
+def test_typos_are_repaired_against_the_articles_but_real_words_are_kept():
+    spellings = {"hefei": "Hefei", "idsea": "IDSEA", "located": "located", "sweden": "Sweden"}
+    assert repair_typos("Wher will idsea be locted?", spellings) == "Where will IDSEA be located?"
+    assert repair_typos("What did Swedn provide?", spellings) == "What did Sweden provide?"
+    assert repair_typos("What is the budget?", spellings, known_words={"budget"}) == "What is the budget?"
+
+
+def test_typo_and_lowercase_questions_still_find_the_answer(shipped_bot):
+    for question in ("wher will idsea be locted", "WHERE WILL IDSEA BE LOCATED", "where is the idsea headquarters"):
+        answer = shipped_bot.ask(question)
+        assert not answer.abstained and "Hefei" in answer.text, question
+
+
+def test_reciprocal_rank_fusion_rewards_agreement():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [2, 1], [2]], k=60)
+    assert max(fused, key=fused.get) == 2 and set(fused) == {1, 2, 3}

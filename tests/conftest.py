@@ -1,0 +1,81 @@
+"""Shared fixtures: offline environment, a network block on every test, each test's env pointed at its
+own tmp_path, and (once per session) the real bundled model and a real Bot over the shipped article.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from knowledge.settings import PROJECT_ROOT, Settings, go_offline
+
+go_offline()  # before sentence-transformers, chromadb or gradio are imported by any test
+
+SHIPPED_ARTICLES = PROJECT_ROOT / "knowledge" / "articles"
+
+
+def _loopback(address) -> bool:
+    host = str(address[0]) if isinstance(address, tuple) else str(address)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any non-loopback connection fails the test that makes it."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guard(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+
+    def connect(sock, address):
+        guard(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        guard(sock, address)
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def own_folders(tmp_path, monkeypatch):
+    """Every test gets its own index and data folders through the environment."""
+    monkeypatch.setenv("DSQA_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("DSQA_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real bundled all-MiniLM-L6-v2 (loaded once: it takes seconds)."""
+    from index.embeddings import SentenceEmbedder
+
+    return SentenceEmbedder(Settings().model, Settings().model_sha256)
+
+
+@pytest.fixture(scope="session")
+def shipped_bot(tmp_path_factory, embedder):
+    """A real Bot over the shipped article, with a real Chroma index in a temp folder."""
+    from bot import Bot
+
+    settings = Settings(knowledge_dir=SHIPPED_ARTICLES, index_dir=tmp_path_factory.mktemp("shipped-index"), progress=False)
+    bot = Bot(settings=settings, embedder=embedder)
+    bot.index()
+    return bot
+
+
+@pytest.fixture(scope="session")
+def shipped_article():
+    """The shipped article as the loader reads it."""
+    from knowledge import load_articles
+
+    return load_articles(SHIPPED_ARTICLES)[0]
