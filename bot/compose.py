@@ -16,7 +16,6 @@ from bot.retrieve import SearchIndex
 from bot.types import Answer, Citation, RetrievedChunk
 
 MAX_SENTENCES = 4
-_LIST_LINE = re.compile(r"[^:\n.!?]{1,40}:\s")
 
 
 def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex, depth: int = 8) -> tuple[ScoredSentence, list[str]]:
@@ -36,7 +35,7 @@ def choose_sentences(question: str, names: list[str], best: ScoredSentence, rank
     """Sentence rows that together answer the question, in reading order."""
     chosen = [best.row]
     texts = index.sentences.texts
-    if index.sentence_context[best.row] and index.sentence_intro[best.row] < 0 or _LIST_LINE.match(texts[best.row]):
+    if index.line_label(best.row):
         line = index.sentence_line[best.row]  # a labelled list line ("Chang’e 8: …") is one answer
         chosen += [r for r, other in enumerate(index.sentence_line) if other == line and r != best.row]
     if texts[best.row].rstrip().endswith(":"):  # "… stated the following:" → what follows it

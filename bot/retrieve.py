@@ -24,7 +24,7 @@ from index.types import Chunk
 
 
 # "Chang’e 8: Pakistan …" — a short label that every sentence of its line is about.
-_LABEL = re.compile(r"([^:\n.!?]{1,40}):\s")
+_LABEL = re.compile(r"([A-Z\u3400-\u9fff][^:\n.!?()\[\]]{0,39}):\s")
 # A sentence opening with a pronoun or a bare definite noun ("The association …") continues the one before.
 _ANAPHORIC = re.compile(r"[\"“‘']?(?:(?:The|This|That|These|Those)\s+[a-z]+\b(?!\s+(?:of|[A-Z]))|It|Its|They|Their|He|She|His|Her)\b")
 
@@ -77,8 +77,8 @@ class SearchIndex:
             text = article_texts.get(article_id, "")
             line_start = text.rfind("\n", 0, start) + 1
             lines.append((article_id, text.count("\n", 0, start)))
-            label = _LABEL.match(text, line_start)
-            context = set(tokenize(label.group(1))) if label else set()
+            label = _line_label(text, line_start)
+            context = set(tokenize(label))
             # "The association is set to be located in Hefei": what "the association" is comes before.
             previous = row - 1
             follows = (
@@ -118,15 +118,18 @@ class SearchIndex:
         hits = sum(1 for t in self._folded_sentences if folded in t)
         return hits < max(1.0, 0.1 * len(self._folded_sentences))
 
+    def line_label(self, row: int) -> str:
+        """The short label opening this sentence's line ("Chang’e 8" in "Chang’e 8: …"), or ""."""
+        article_id, (start, _) = self.sentences.article_ids[row], self.sentences.spans[row]
+        text = self.article_texts.get(article_id, "")
+        return _line_label(text, text.rfind("\n", 0, start) + 1)
+
     def passage(self, rows: list[int]) -> str:
         """The sentences at `rows` with what they lean on: their list line's label and antecedent."""
         parts = []
         for row in rows:
-            article_id, (start, _) = self.sentences.article_ids[row], self.sentences.spans[row]
-            text = self.article_texts.get(article_id, "")
-            label = _LABEL.match(text, text.rfind("\n", 0, start) + 1)
-            if label:
-                parts.append(label.group(1))
+            if label := self.line_label(row):
+                parts.append(label)
             for before in (self.sentence_intro[row], self.sentence_antecedent[row]):
                 if before >= 0:
                     parts.append(self.sentences.texts[before])
@@ -162,6 +165,12 @@ class SearchIndex:
         return self.sentences.vectors @ vector
 
 
+def _line_label(text: str, line_start: int) -> str:
+    """A list line's label: a capitalised phrase of at most five words before a colon, or ""."""
+    match = _LABEL.match(text, line_start)
+    return match.group(1) if match and len(match.group(1).split()) <= 5 else ""
+
+
 def _introductions(sentences: SentenceTable, lines: list[tuple[str, int]], article_texts: dict[str, str]) -> list[int]:
     """For each sentence, the sentence ending in ":" that introduces its line — directly before it,
     or before a run of labelled list lines ("Chang’e 4: …", "Chang’e 5: …") — else -1."""
@@ -183,7 +192,7 @@ def _introductions(sentences: SentenceTable, lines: list[tuple[str, int]], artic
             previous_line = lines[row_before]
             first = first_of_line[previous_line]
             start = sentences.spans[first][0]
-            if not _LABEL.match(article_texts.get(article_id, ""), start):
+            if not _line_label(article_texts.get(article_id, ""), start):
                 break
             row_before = first - 1
         intros.append(intro)
