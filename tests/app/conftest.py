@@ -78,11 +78,11 @@ def chat_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def chat_bot(chat_settings, network_guard):
-    """The real Bot, indexed once."""
+def chat_bot(chat_settings, network_guard, embedder):
+    """The real Bot (the shared, already loaded bundled model), indexed once."""
     from bot import Bot
 
-    bot = Bot(settings=chat_settings)
+    bot = Bot(settings=chat_settings, embedder=embedder)
     bot.index()
     return bot
 
