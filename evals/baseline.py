@@ -24,6 +24,10 @@ CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
 TOP_K = 4
 NAME = "LangChain recipe"
+BASELINE_NOTE = (
+    "LangChain recipe: RecursiveCharacterTextSplitter 1000/200, Chroma top-4 with the same embedding model, the retrieved "
+    "sentence most similar to the question as the answer; no memory, never abstains. It retrieves 4 chunks, so its hit@5 is hit@4."
+)
 
 
 class BaselineBot:

@@ -255,10 +255,11 @@ def evaluate(
     }
     baseline_rows: list[dict] = []
     if baseline_bot is not None:
-        from evals.baseline import NAME
+        from evals.baseline import BASELINE_NOTE, NAME
 
         baseline_rows = run_cases(baseline_bot, cases, progress)
         summary["baseline"] = {"name": NAME, **summarise(baseline_rows)}
+        summary["notes"].append(BASELINE_NOTE)
     if thresholds is not None:
         summary["thresholds"] = check_thresholds(summary, thresholds)
         summary["passed"] = all(c["ok"] for c in summary["thresholds"])

@@ -232,11 +232,12 @@ def run_squad(
         }
         baseline_rows: list[dict] = []
         if baseline:
-            from evals.baseline import NAME, BaselineBot
+            from evals.baseline import BASELINE_NOTE, NAME, BaselineBot
 
             reference = BaselineBot(knowledge)
             baseline_rows = [
                 score_question(q, reference.ask(q.question)) for q in (progress(chosen) if progress else chosen)
             ]
             summary["baseline"] = {"name": NAME, **summarise_squad(baseline_rows)}
+            summary["notes"].append(BASELINE_NOTE)
     return summary, rows, baseline_rows
