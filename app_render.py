@@ -110,12 +110,12 @@ def quote_in_context(citation: Citation, context_chars: int = CONTEXT_CHARS) -> 
             return f"<mark>{escape_text(quote)}</mark>"
         hi = lo + len(quote)
     left, right = max(0, lo - context_chars), min(len(chunk), hi + context_chars)
-    if left > 0:  # cut at a word boundary so the context does not start mid-word
-        space = chunk.find(" ", left, lo)
-        left = space + 1 if space >= 0 else left
+    if left > 0:  # start at a line, else a word, boundary: never mid-word
+        line, space = chunk.find("\n", left, lo), chunk.find(" ", left, lo)
+        left = line + 1 if line >= 0 else space + 1 if space >= 0 else left
     if right < len(chunk):
-        space = chunk.rfind(" ", hi, right)
-        right = space if space >= 0 else right
+        line, space = chunk.rfind("\n", hi, right), chunk.rfind(" ", hi, right)
+        right = line if line >= 0 else space if space >= 0 else right
     before = ("…" if left > 0 else "") + _PARAGRAPH_BREAK.sub("\n", chunk[left:lo])
     after = _PARAGRAPH_BREAK.sub("\n", chunk[hi:right]) + ("…" if right < len(chunk) else "")
     return f"{escape_text(before)}<mark>{escape_text(chunk[lo:hi])}</mark>{escape_text(after)}"

@@ -134,6 +134,14 @@ def test_long_chunks_are_trimmed_around_the_quote_at_word_boundaries():
     assert len(out) < 600
 
 
+def test_trimmed_context_starts_on_a_whole_line():
+    chunk = (
+        "China to Launch International Space Exploration Association\nCollaborative projects could begin.\n\n" + QUOTE
+    )
+    out = quote_in_context(citation(chunk=chunk), context_chars=50)
+    assert out.startswith("…Collaborative") and out.endswith("</mark>")
+
+
 def test_hostile_article_text_renders_as_text_in_the_sources_panel():
     hostile_chunk = f"Before {HOSTILE}. {QUOTE} After {HOSTILE}."
     c = citation(chunk=hostile_chunk, title=f"Title {HOSTILE}", date=f"2025 {HOSTILE}")
