@@ -19,6 +19,7 @@ eval_app = typer.Typer(
 )
 
 _EVALS_DIR = Path(__file__).resolve().parent
+_CASES, _OUT, _THRESHOLDS = _EVALS_DIR / "cases", _EVALS_DIR / "out", _EVALS_DIR / "thresholds.toml"
 
 
 def _fail(message: str) -> None:
@@ -67,17 +68,15 @@ def _print_summary(summary: dict, paths: dict[str, Path]) -> None:
 @eval_app.callback()
 def run_suite(
     ctx: typer.Context,
-    cases: Annotated[Path, typer.Option("--cases", help="A cases .jsonl file or a folder of them.")] = _EVALS_DIR
-    / "cases",
+    cases: Annotated[Path, typer.Option("--cases", help="A cases .jsonl file or a folder of them.")] = _CASES,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for results.jsonl, summary.json, report.md, report.html.")
-    ] = _EVALS_DIR / "out",
+    ] = _OUT,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of a table.")] = False,
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also run the LangChain recipe baseline, side by side.")
     ] = False,
-    thresholds: Annotated[Path, typer.Option("--thresholds", help="The versioned thresholds file.")] = _EVALS_DIR
-    / "thresholds.toml",
+    thresholds: Annotated[Path, typer.Option("--thresholds", help="The versioned thresholds file.")] = _THRESHOLDS,
 ) -> None:
     """Run the eval suite over the configured articles; exit 1 when a threshold is missed."""
     if ctx.invoked_subcommand is not None:
@@ -126,7 +125,7 @@ def run_squad_benchmark(
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="Ask only N questions, spread evenly over the file (0 = all).")
     ] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = _EVALS_DIR / "out" / "squad",
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = _OUT / "squad",
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of a table.")] = False,
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also run the LangChain recipe baseline, side by side.")
