@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.aliases import ALIASES
 from bot.conversation import find_entities
-from bot.rank import ScoredSentence
+from bot.rank import ScoredSentence, without_expansions
 from bot.retrieve import SearchIndex
 from bot.tokenize import STOPWORDS, fold, words
 
@@ -66,7 +66,7 @@ def name_is_mentioned(name: str, known: set[str], squashed: str) -> bool:
 
 def query_names(query: str) -> list[str]:
     """Names in a standalone query, leaving out spelled-out acronyms "(…)" the bot added."""
-    return [e.text for e in find_entities(re.sub(r"\s\([^)]*\)", "", query))]
+    return [e.text for e in find_entities(without_expansions(query))]
 
 
 def unknown_names(query: str, index: SearchIndex) -> list[str]:

@@ -11,8 +11,9 @@ import re
 
 from bot.abstain import Verdict, judge, names_missing_from, query_names
 from bot.messages import abstain_message
-from bot.rank import LIST_QUESTION, ScoredSentence, fills_type, question_type
+from bot.rank import LIST_QUESTION, ScoredSentence, fills_type, question_type, without_expansions
 from bot.retrieve import SearchIndex
+from bot.tokenize import tokenize
 from bot.types import Answer, Citation, RetrievedChunk
 
 MAX_SENTENCES = 4
@@ -31,7 +32,7 @@ def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex
     return fewest if fewest else (ranked[0], [])
 
 
-def choose_sentences(question: str, names: list[str], best: ScoredSentence, ranked: list[ScoredSentence], index: SearchIndex) -> list[int]:
+def choose_sentences(question: str, query: str, names: list[str], best: ScoredSentence, ranked: list[ScoredSentence], index: SearchIndex) -> list[int]:
     """Sentence rows that together answer the question, in reading order."""
     chosen = [best.row]
     texts = index.sentences.texts
@@ -46,18 +47,30 @@ def choose_sentences(question: str, names: list[str], best: ScoredSentence, rank
     if intro >= 0 and (names_missing_from(names, texts[best.row], index.acronyms) or (kind == "who" and not fills_type(kind, texts[best.row], question))):
         chosen.append(intro)  # the quote's speaker, the list's subject
     if kind in ("who", "when", "where", "number") and not any(fills_type(kind, texts[r], question) for r in chosen):
-        for offset in (-1, 1, -2, 2):
+        for offset in (-1, 1, -2, 2):  # the fact may sit in the next or previous sentence of the paragraph
             neighbour = best.row + offset
-            if _same_article(index, best.row, neighbour) and fills_type(kind, texts[neighbour], question):
+            if _same_line(index, best.row, neighbour) and fills_type(kind, texts[neighbour], question):
                 chosen.append(neighbour)
                 break
-    ratio = 0.8 if LIST_QUESTION.search(question) else 0.92
+    # A close runner-up joins only when it adds something: more of a list, or words of the query the
+    # chosen sentences (with their context) leave uncovered.
+    listing = bool(LIST_QUESTION.search(question))
+    wanted = set(tokenize(without_expansions(query)))
+    covered = set().union(*(index.sentence_tokens[r] | index.sentence_context[r] for r in chosen))
     for other in ranked[:6]:
         if len(set(chosen)) >= MAX_SENTENCES:
             break
-        if other.row not in chosen and other.lexical > 0 and other.score >= ratio * best.score and not names_missing_from(names, index.passage([other.row]), index.acronyms):
+        if other.row in chosen or other.lexical <= 0 or other.score < (0.8 if listing else 0.92) * best.score:
+            continue
+        adds = (wanted & index.sentence_tokens[other.row]) - covered
+        if (listing or adds) and not names_missing_from(names, index.passage([other.row]), index.acronyms):
             chosen.append(other.row)
+            covered |= index.sentence_tokens[other.row] | index.sentence_context[other.row]
     return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))
+
+
+def _same_line(index: SearchIndex, row: int, other: int) -> bool:
+    return 0 <= other < len(index.sentences.ids) and index.sentence_line[other] == index.sentence_line[row]
 
 
 def _same_article(index: SearchIndex, row: int, other: int) -> bool:
@@ -122,7 +135,7 @@ def compose_answer(
         return Answer(text=abstain_message(*coverage), citations=[], abstained=True, query=query, retrieved=retrieved,
                       question=question, confidence=verdict.confidence,
                       notes=[f"abstained: no passage mentions {', '.join(missing)} with the rest of the question"])
-    rows = choose_sentences(question, names, best, ranked, index)
+    rows = choose_sentences(question, query, names, best, ranked, index)
     kind = question_type(question)
     if kind in ("when", "number") and not any(fills_type(kind, index.sentences.texts[r], question) for r in rows):
         return Answer(text=abstain_message(*coverage), citations=[], abstained=True, query=query, retrieved=retrieved,

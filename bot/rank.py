@@ -24,6 +24,11 @@ ANSWER_PATTERNS = {
     "where": re.compile(r"\b(?:in|at|from|near|to|located|based|province|city|country)\s+(?:the\s+)?[A-Z\u4e00-\u9fff]|[\u4e00-\u9fff]"),
     "why": re.compile(r"\b(?:because|since|so that|in order|to (?:\w+ ){0,2}(?:enable|benefit|promote|focus|establish|capitali[sz]e|help|provide)|goal|aim|purpose|policy|consistent|hope|reason)\b", re.I),
 }
+# Phrasings that answer a kind of question outright.
+STRONG_ANSWERS = {
+    "where": re.compile(r"\b(?:located|based|headquartered|situated|hosted|housed|held|set up|built)\s+(?:in|at|on|near)\b", re.I),
+    "when": re.compile(rf"\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b", re.I),
+}
 _TYPE_OF_QUESTION = [
     ("when", re.compile(r"^\s*(?:when|what (?:year|date|day|month|time)|which (?:year|date|day|month)|since when|how long ago)\b|\b(?:what|which) (?:year|date|day)\b", re.I)),
     ("number", re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|share)\b", re.I)),
@@ -32,6 +37,11 @@ _TYPE_OF_QUESTION = [
     ("why", re.compile(r"^\s*why\b|\bwhat (?:is|was) the (?:reason|purpose|goal|aim)\b", re.I)),
 ]
 LIST_QUESTION = re.compile(r"\b(?:which|what|list|name)\b.*\b(?:countries|nations|partners|members|instruments|organi[sz]ations|institutions|universities|missions|agencies|contributions|payloads|states|all)\b|\blist\b|\bname (?:all|the)\b", re.I)
+
+
+def without_expansions(query: str) -> str:
+    """The query without the "(full name)" the bot spelled out after acronyms."""
+    return re.sub(r"\s\([^()]*\)", "", query)
 
 
 def question_type(question: str) -> str:
@@ -90,7 +100,7 @@ def rank_sentences(
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks, best first. Weights were set on the eval cases (see README)."""
     kind = question_type(question)
-    query_tokens = tokenize(query)
+    query_tokens = tokenize(without_expansions(query))  # an acronym and its spelled-out name are one term
     similarities = index.sentence_similarities(query_vector)
     chunk_rank = {chunk: rank for rank, (chunk, _) in enumerate(chunk_ranking)}
     focus = _focus_rows(question, query, index)
@@ -108,6 +118,8 @@ def rank_sentences(
             dense = max(dense, 0.5 * (dense + float(similarities[antecedent])))
         typed = fills_type(kind, index.sentences.texts[row], question)
         score = WEIGHTS["dense"] * dense + WEIGHTS["lexical"] * lexical + (WEIGHTS["typed"] if typed else 0.0)
+        if typed and kind in STRONG_ANSWERS and STRONG_ANSWERS[kind].search(index.sentences.texts[row]):
+            score += WEIGHTS["typed"]  # "located in Hefei" answers "where" better than "in the Global South"
         score += WEIGHTS["rank"] / (1 + min(ranks)) + (WEIGHTS["focus"] if row in focus else 0.0)
         scored.append(ScoredSentence(row, score, dense, lexical, typed, row in focus))
     return sorted(scored, key=lambda s: -s.score)
@@ -126,8 +138,11 @@ def _focus_rows(question: str, query: str, index: SearchIndex) -> set[int]:
     rows: set[int] = set()
     if _DEFINITION.search(question):
         terms = re.findall(r"\b[A-Z][A-Z0-9]{1,}\b|[\u3400-\u9fff]+", query)
-        for term in terms:
-            defined = re.compile(rf"\(\s*{re.escape(term)}\s*\)")
+        terms += [index.acronyms[t.lower()] for t in terms if index.acronyms.get(t.lower())]
+        terms += [e.text for e in find_entities(without_expansions(query)) if " " in e.text]
+        for term in terms:  # "Name (TERM)", "TERM is …", or a note about it ("Note 1, on the TERM: …")
+            name = re.escape(term)
+            defined = re.compile(rf"\(\s*{name}\s*\)|^(?:The\s+)?{name}\s+(?:(?:is|are|was)\s+(?:a|an|the)|refers to|means|stands for)\b|^Note [^,:]+, on the {name}:")
             rows.update(r for r, text in enumerate(index.sentences.texts) if defined.search(text))
     first_rows = {}
     for row, article_id in enumerate(index.sentences.article_ids):

@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from bot.conversation import find_entities
 from bot.tokenize import fold, tokenize, words
 from index.store import SentenceTable, Store
 from index.types import Chunk
@@ -85,8 +86,8 @@ class SearchIndex:
                 previous >= 0 and sentences.article_ids[previous] == article_id and line_start <= sentences.spans[previous][0]
                 and _ANAPHORIC.match(sentences.texts[row]) is not None
             )
-            if follows:
-                context |= sentence_tokens[previous]
+            if follows:  # only the names it may refer to, not everything the sentence before says
+                context |= set(tokenize(" ".join(e.text for e in find_entities(sentences.texts[previous]))))
             antecedents.append(previous if follows else -1)
             contexts.append(context)
         acronyms = _acronyms(article_texts.values())
@@ -213,8 +214,6 @@ def _spellings(texts) -> dict[str, str]:
 def _acronyms(texts) -> dict[str, str]:
     """Lower-case acronym → the multi-word name it abbreviates ("esa" → "European Space Agency"), or
     "" for an acronym the texts use without its name. Names give their initials as acronyms."""
-    from bot.conversation import find_entities
-
     found: dict[str, str] = {}
     for text in texts:
         for entity in find_entities(text):

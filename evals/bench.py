@@ -1,0 +1,126 @@
+"""`make bench`: speed figures of the answer path beside the floor, measured in the same run.
+
+Prints, as medians of several runs: the floor (one query embedding with the bundled model), a warm
+answer's p50/p95, a cold `dsqa ask` (a new process, index already built), and indexing throughput
+against the model's raw encode throughput on the same texts. Figures, not pass/fail: the targets
+(warm p50 ≤ 2× floor, cold < 4 s, indexing ≥ 90% of raw) are printed beside them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from knowledge.settings import PROJECT_ROOT, Settings, go_offline
+
+QUESTIONS = [
+    "Where will the association be located?",
+    "When will IDSEA launch?",
+    "Who established the Deep Space Exploration Laboratory?",
+    "Which countries are members of the ILRS?",
+    "What did Sweden provide for Chang'e 6?",
+    "What is the Global South?",
+    "Who is 王中民?",
+    "What is the capital of France?",
+]
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def measure_floor(embedder, runs: int = 30) -> float:
+    """Median ms of one query embedding (uncached: a new string each run)."""
+    times = []
+    for i in range(runs):
+        text = f"{QUESTIONS[i % len(QUESTIONS)]} ({i})"
+        began = time.perf_counter()
+        embedder.encode([text])
+        times.append(time.perf_counter() - began)
+    return _median_ms(times[3:])
+
+
+def measure_warm(bot, rounds: int = 5) -> tuple[float, float]:
+    """p50 and p95 ms of `bot.ask` on a warm bot, with the query-embedding cache emptied each time."""
+    bot.ask(QUESTIONS[0])
+    times = []
+    for _ in range(rounds):
+        for question in QUESTIONS:
+            bot.embedder.clear_cache()
+            began = time.perf_counter()
+            bot.ask(question)
+            times.append(time.perf_counter() - began)
+    times.sort()
+    return _median_ms(times), times[int(0.95 * (len(times) - 1))] * 1000
+
+
+def measure_cold(index_dir: Path, runs: int = 3) -> float:
+    """Median seconds of a whole `dsqa ask` process against a built index."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "cli.py"), "ask", QUESTIONS[0], "--index", str(index_dir)],
+            check=True, capture_output=True,
+        )
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def measure_indexing(embedder, settings: Settings, runs: int = 3) -> tuple[float, float, int]:
+    """(raw encode texts/s, indexing texts/s, texts) on the shipped articles, medians of `runs`."""
+    from index.build import _plan, sync_index
+    from index.store import ChromaStore
+    from knowledge.loaders import load_articles
+
+    articles = load_articles(settings.knowledge_dir)
+    plans = [_plan(a, settings.chunk_size, settings.chunk_overlap) for a in articles]
+    texts = [c.text for chunks, _ in plans for c in chunks] + [r["text"] for _, rows in plans for r in rows]
+    raw, indexing = [], []
+    for _ in range(runs):
+        began = time.perf_counter()
+        embedder.encode(texts)
+        raw.append(time.perf_counter() - began)
+        with tempfile.TemporaryDirectory() as folder:
+            store = ChromaStore(folder, {"embedding_model": embedder.name, "dimension": embedder.dimension, "chunking": "bench"})
+            began = time.perf_counter()
+            report = sync_index(load_articles(settings.knowledge_dir), store, embedder, settings.chunk_size, settings.chunk_overlap, progress=False)
+            indexing.append(time.perf_counter() - began)
+            assert report.embedded == len(texts)
+    return len(texts) / statistics.median(raw), len(texts) / statistics.median(indexing), len(texts)
+
+
+def main() -> None:
+    go_offline()
+    from bot import Bot
+    from index.embeddings import SentenceEmbedder
+
+    settings = Settings.from_env(progress=False)
+    embedder = SentenceEmbedder(settings.model, settings.model_sha256, settings.batch_size)
+    with tempfile.TemporaryDirectory() as folder:
+        bot = Bot(settings=Settings.from_env(index_dir=Path(folder), progress=False), embedder=embedder)
+        bot.index()
+        floor = measure_floor(embedder)
+        p50, p95 = measure_warm(bot)
+        cold = measure_cold(Path(folder))
+    raw, indexing, n_texts = measure_indexing(embedder, settings)
+    rows = [
+        ("floor: one query embedding", f"{floor:.1f} ms", ""),
+        ("warm answer p50", f"{p50:.1f} ms", f"{p50 / floor:.2f}× floor (target ≤ 2×)"),
+        ("warm answer p95", f"{p95:.1f} ms", f"{p95 / floor:.2f}× floor"),
+        ("cold `dsqa ask` (new process)", f"{cold:.2f} s", "target < 4 s"),
+        ("raw encode throughput", f"{raw:.0f} texts/s", f"{n_texts} texts (chunks + sentences)"),
+        ("indexing throughput", f"{indexing:.0f} texts/s", f"{indexing / raw:.0%} of raw (target ≥ 90%)"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"deepspace-qa bench — medians of several runs on this machine ({time.strftime('%Y-%m-%d')})")
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>14}  {note}")
+
+
+if __name__ == "__main__":
+    main()
