@@ -63,7 +63,8 @@ def choose_sentences(question: str, query: str, names: list[str], best: ScoredSe
         if other.row in chosen or other.lexical <= 0 or other.score < (0.8 if listing else 0.92) * best.score:
             continue
         adds = (wanted & index.sentence_tokens[other.row]) - covered
-        if (listing or adds) and not names_missing_from(names, index.passage([other.row]), index.acronyms):
+        same_paragraph = any(index.sentence_line[other.row] == index.sentence_line[r] for r in chosen)
+        if (listing or adds or same_paragraph) and not names_missing_from(names, index.passage([other.row]), index.acronyms):
             chosen.append(other.row)
             covered |= index.sentence_tokens[other.row] | index.sentence_context[other.row]
     return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))

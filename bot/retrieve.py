@@ -91,11 +91,11 @@ class SearchIndex:
             antecedents.append(previous if follows else -1)
             contexts.append(context)
         acronyms = _acronyms(article_texts.values())
-        for row, text in enumerate(sentences.texts):  # "International Lunar Research Station" also reads as "ILRS"
+        for row, text in enumerate(sentences.texts):  # "International Lunar Research Station" also reads "ILRS"
             folded = fold(text)
-            for acronym, name in acronyms.items():
-                if name and fold(name) in folded:
-                    contexts[row].update(tokenize(acronym))
+            spelled = {t for acronym, name in acronyms.items() if name and fold(name) in folded for t in tokenize(acronym)}
+            if spelled:
+                sentence_tokens[row] = sentence_tokens[row] | spelled
         intros = _introductions(sentences, lines, article_texts)
         for row, intro in enumerate(intros):
             if intro >= 0:  # a quote or list item is about what its introduction names
@@ -218,7 +218,7 @@ def _acronyms(texts) -> dict[str, str]:
     for text in texts:
         for entity in find_entities(text):
             initials = "".join(w[0] for w in entity.text.split() if w[:1].isupper())
-            if len(initials) >= 3 and " " in entity.text:
+            if len(initials) >= 2 and " " in entity.text:
                 found.setdefault(initials.lower(), entity.text)
         for acronym in re.findall(r"\b[A-Z][A-Z0-9-]{1,}\b", text):
             found.setdefault(acronym.lower(), "")
