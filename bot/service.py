@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.messages import EMPTY_QUESTION, NO_ARTICLES, truncated_note
 from bot.types import Answer, ArticleSummary
-from knowledge.settings import Settings, go_offline
+from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
 
@@ -29,7 +29,8 @@ class Bot:
         settings = settings or Settings.from_env()
         overrides = {k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None}
         self.settings = Settings.from_env({}, **{**settings.__dict__, **overrides})
-        self._embedder = embedder
+        self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
+        self._query_encoder = None
         self._lock = threading.RLock()
         self._ready = False
         self._articles: list[Article] = []
@@ -38,13 +39,29 @@ class Bot:
     # --- building -----------------------------------------------------------------------------
     @property
     def embedder(self):
-        """The embedding model (loaded on first use, sha256-verified when bundled)."""
+        """The indexing model: the bundled one is verified now and loaded only when text needs embedding."""
         with self._lock:
             if self._embedder is None:
-                from index.embeddings import SentenceEmbedder
+                from index.embeddings import SentenceEmbedder, bundled_embedder
 
-                self._embedder = SentenceEmbedder(self.settings.model, self.settings.model_sha256, self.settings.batch_size)
+                if self.settings.model == BUNDLED_MODEL:
+                    self._embedder = bundled_embedder(self.settings.model_sha256, self.settings.batch_size)
+                else:
+                    self._embedder = SentenceEmbedder(self.settings.model, batch_size=self.settings.batch_size)
             return self._embedder
+
+    @property
+    def query_encoder(self):
+        """What embeds questions: an ONNX export of the bundled model when allowed (no torch at start-up)."""
+        with self._lock:
+            if self._query_encoder is None:
+                encoder = None
+                if self.settings.fast_queries and self.settings.model == BUNDLED_MODEL and self._injected is None:
+                    from index.onnx_query import load_or_export
+
+                    encoder = load_or_export(self.settings.cache_dir, self.embedder)
+                self._query_encoder = encoder or self.embedder
+            return self._query_encoder
 
     def _store(self):
         from index.store import ChromaStore
@@ -77,7 +94,7 @@ class Bot:
         self._articles = articles
         self._search = SearchIndex.load(store, {a.id: a.text for a in articles})
         self.retriever = HybridRetriever(
-            search_index=self._search, store=store, embedder=self.embedder,
+            search_index=self._search, store=store, embedder=self.query_encoder,
             top_k=self.settings.top_k, candidates_k=self.settings.candidates_k, rrf_k=self.settings.rrf_k,
         )
         self._known_words = self._vocabulary_of_model()
@@ -129,7 +146,7 @@ class Bot:
 
     def _retrieve(self, state: dict) -> dict:
         began = time.perf_counter()
-        vector = self.embedder.embed_query_vector(state["query"])
+        vector = self.query_encoder.embed_query_vector(state["query"])
         state["timings"]["embed"] = _ms(began)
         began = time.perf_counter()
         documents = self.retriever.invoke(state["query"])
@@ -174,11 +191,7 @@ class Bot:
         return titles, [name for name, count in names.most_common(4) if count > 1]
 
     def _vocabulary_of_model(self) -> frozenset[str]:
-        tokenizer = getattr(getattr(self.embedder, "_model", None), "tokenizer", None)
-        if tokenizer is None:
-            return frozenset()
-        return frozenset(w for w in tokenizer.get_vocab() if w.isalpha() and len(w) >= 3)
-
+        return self.query_encoder.vocabulary()
 
 def _ms(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 3)

@@ -47,6 +47,8 @@ class Settings:
     knowledge_dir: Path = _describe(PROJECT_ROOT / "knowledge" / "articles", "Folder of source articles.")
     index_dir: Path = _describe(PROJECT_ROOT / ".index", "Folder of the on-disk Chroma index.")
     data_dir: Path = _describe(PROJECT_ROOT / ".data", "Folder for user data (chat feedback).")
+    cache_dir: Path = _describe(PROJECT_ROOT / ".cache", "Folder for derived model files (the ONNX query encoder).")
+    fast_queries: bool = _describe(True, "Embed questions with an ONNX export of the bundled model: a cold start without torch.")
     model: str = _describe(BUNDLED_MODEL, "Embedding model: the bundled one, or a sentence-transformers name/path.")
     model_sha256: str = _describe(BUNDLED_MODEL_SHA256, "Expected sha256 of the bundled model.safetensors.")
     chunk_size: int = _describe(700, "Maximum characters per chunk (sentence-aware split).")
@@ -76,7 +78,7 @@ class Settings:
             else:
                 values[f.name] = kind(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("knowledge_dir", "index_dir", "data_dir"):
+        for name in ("knowledge_dir", "index_dir", "data_dir", "cache_dir"):
             if name in values:
                 values[name] = Path(values[name]).expanduser()
         return replace(cls(), **values)
