@@ -50,7 +50,7 @@ def measure_warm(bot, rounds: int = 5) -> tuple[float, float]:
     times = []
     for _ in range(rounds):
         for question in QUESTIONS:
-            bot.embedder.clear_cache()
+            bot.query_encoder.clear_cache()
             began = time.perf_counter()
             bot.ask(question)
             times.append(time.perf_counter() - began)
@@ -71,13 +71,17 @@ def measure_cold(index_dir: Path, runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def measure_indexing(embedder, settings: Settings, runs: int = 3) -> tuple[float, float, int]:
-    """(raw encode texts/s, indexing texts/s, texts) on the shipped articles, medians of `runs`."""
+def measure_indexing(embedder, settings: Settings, copies: int = 8, runs: int = 3) -> tuple[float, float, int]:
+    """(raw encode texts/s, indexing texts/s, texts): the shipped articles, `copies` times over (so
+    fixed costs weigh as they would in a real folder), embedded raw vs synced into a new Chroma."""
+    from dataclasses import replace
+
     from index.build import _plan, sync_index
     from index.store import ChromaStore
     from knowledge.loaders import load_articles
 
-    articles = load_articles(settings.knowledge_dir)
+    originals = load_articles(settings.knowledge_dir)
+    articles = [replace(a, id=f"{a.id}-{k}", text=f"{a.text}\nCopy {k}.\n") for k in range(copies) for a in originals]
     plans = [_plan(a, settings.chunk_size, settings.chunk_overlap) for a in articles]
     texts = [c.text for chunks, _ in plans for c in chunks] + [r["text"] for _, rows in plans for r in rows]
     raw, indexing = [], []
@@ -88,7 +92,7 @@ def measure_indexing(embedder, settings: Settings, runs: int = 3) -> tuple[float
         with tempfile.TemporaryDirectory() as folder:
             store = ChromaStore(folder, {"embedding_model": embedder.name, "dimension": embedder.dimension, "chunking": "bench"})
             began = time.perf_counter()
-            report = sync_index(load_articles(settings.knowledge_dir), store, embedder, settings.chunk_size, settings.chunk_overlap, progress=False)
+            report = sync_index(articles, store, embedder, settings.chunk_size, settings.chunk_overlap, progress=False)
             indexing.append(time.perf_counter() - began)
             assert report.embedded == len(texts)
     return len(texts) / statistics.median(raw), len(texts) / statistics.median(indexing), len(texts)
@@ -97,24 +101,23 @@ def measure_indexing(embedder, settings: Settings, runs: int = 3) -> tuple[float
 def main() -> None:
     go_offline()
     from bot import Bot
-    from index.embeddings import SentenceEmbedder
 
-    settings = Settings.from_env(progress=False)
-    embedder = SentenceEmbedder(settings.model, settings.model_sha256, settings.batch_size)
     with tempfile.TemporaryDirectory() as folder:
-        bot = Bot(settings=Settings.from_env(index_dir=Path(folder), progress=False), embedder=embedder)
-        bot.index()
-        floor = measure_floor(embedder)
+        bot = Bot(settings=Settings.from_env(index_dir=Path(folder), progress=False))
+        bot.index()  # as a user's first run: builds the index (and the query encoder, if not cached)
+        encoder = bot.query_encoder  # what answers use: the ONNX export, or sentence-transformers
+        floor = measure_floor(encoder)
         p50, p95 = measure_warm(bot)
         cold = measure_cold(Path(folder))
-    raw, indexing, n_texts = measure_indexing(embedder, settings)
+        embedder = bot.embedder.model() if hasattr(bot.embedder, "model") else bot.embedder
+        raw, indexing, n_texts = measure_indexing(embedder, bot.settings)
     rows = [
-        ("floor: one query embedding", f"{floor:.1f} ms", ""),
+        (f"floor: one query embedding ({type(encoder).__name__})", f"{floor:.1f} ms", ""),
         ("warm answer p50", f"{p50:.1f} ms", f"{p50 / floor:.2f}× floor (target ≤ 2×)"),
         ("warm answer p95", f"{p95:.1f} ms", f"{p95 / floor:.2f}× floor"),
         ("cold `dsqa ask` (new process)", f"{cold:.2f} s", "target < 4 s"),
-        ("raw encode throughput", f"{raw:.0f} texts/s", f"{n_texts} texts (chunks + sentences)"),
-        ("indexing throughput", f"{indexing:.0f} texts/s", f"{indexing / raw:.0%} of raw (target ≥ 90%)"),
+        ("raw encode throughput (SentenceEmbedder)", f"{raw:.0f} texts/s", f"{n_texts} texts (chunks + sentences)"),
+        ("indexing throughput (sync into Chroma)", f"{indexing:.0f} texts/s", f"{indexing / raw:.0%} of raw (target ≥ 90%)"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"deepspace-qa bench — medians of several runs on this machine ({time.strftime('%Y-%m-%d')})")
