@@ -16,7 +16,12 @@ from bot.retrieve import SearchIndex
 from bot.tokenize import tokenize
 from bot.types import Answer, Citation, RetrievedChunk
 
-MAX_SENTENCES = 4
+MAX_SENTENCES = 4  # a list answer
+MAX_PLAIN_SENTENCES = 2  # any other answer, unless its own rules (a list line, a quote) need more
+CLOSE_RUNNER_UP = 0.92  # a runner-up this close to the best sentence is as likely to be the answer
+
+
+_PRONOUN_START = re.compile(r"[\"“‘']?(?:He|She|They|It|His|Her|Their|Its)\b")
 
 
 def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex, depth: int = 8) -> tuple[ScoredSentence, list[str]]:
@@ -46,6 +51,9 @@ def choose_sentences(question: str, query: str, names: list[str], best: ScoredSe
     intro = index.sentence_intro[best.row]
     if intro >= 0 and (names_missing_from(names, texts[best.row], index.acronyms) or (kind == "who" and not fills_type(kind, texts[best.row], question))):
         chosen.append(intro)  # the quote's speaker, the list's subject
+    antecedent = index.sentence_antecedent[best.row]
+    if antecedent >= 0 and kind == "who" and _PRONOUN_START.match(texts[best.row]):
+        chosen.append(antecedent)  # "He appointed …": who "he" is stands in the sentence before
     if kind in ("who", "when", "where", "number") and not any(fills_type(kind, texts[r], question) for r in chosen):
         for offset in (-1, 1, -2, 2):  # the fact may sit in the next or previous sentence of the paragraph
             neighbour = best.row + offset
@@ -57,14 +65,16 @@ def choose_sentences(question: str, query: str, names: list[str], best: ScoredSe
     listing = bool(LIST_QUESTION.search(question))
     wanted = set(tokenize(without_expansions(query)))
     covered = set().union(*(index.sentence_tokens[r] | index.sentence_context[r] for r in chosen))
+    limit = MAX_SENTENCES if listing else max(len(set(chosen)), MAX_PLAIN_SENTENCES)
     for other in ranked[:6]:
-        if len(set(chosen)) >= MAX_SENTENCES:
+        if len(set(chosen)) >= limit:
             break
         if other.row in chosen or other.lexical <= 0 or other.score < (0.8 if listing else 0.92) * best.score:
             continue
         adds = (wanted & index.sentence_tokens[other.row]) - covered
         same_paragraph = any(index.sentence_line[other.row] == index.sentence_line[r] for r in chosen)
-        if (listing or adds or same_paragraph) and not names_missing_from(names, index.passage([other.row]), index.acronyms):
+        close = other.score >= CLOSE_RUNNER_UP * best.score
+        if (listing or adds or same_paragraph or close) and not names_missing_from(names, index.passage([other.row]), index.acronyms):
             chosen.append(other.row)
             covered |= index.sentence_tokens[other.row] | index.sentence_context[other.row]
     return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))

@@ -56,7 +56,7 @@ class Settings:
     top_k: int = _describe(5, "Chunks returned by the hybrid retriever.")
     candidates_k: int = _describe(20, "Candidates taken from each of dense and BM25 before fusion.")
     rrf_k: int = _describe(60, "Reciprocal-rank-fusion constant.")
-    abstain_below: float = _describe(0.32, "Answer confidence below which the bot says the articles do not hold it.")
+    abstain_below: float = _describe(0.35, "Answer confidence below which the bot says the articles do not hold it (calibrated: README).")
     max_question_chars: int = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: int = _describe(64, "Sentences per embedding batch when indexing.")
     progress: bool = _describe(True, "Show progress bars on long work.")
