@@ -12,10 +12,21 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of a folder of news articles, offline, with citations.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions of a folder of news articles, offline, with citations.",
+)
 
-KnowledgeOption = typer.Option(None, "--knowledge", "-k", help="Folder of articles (.md, .txt, .html). Default: knowledge/articles or $DSQA_KNOWLEDGE_DIR.")
-IndexOption = typer.Option(None, "--index", "-i", help="Folder for the on-disk index. Default: .index or $DSQA_INDEX_DIR.")
+KnowledgeOption = typer.Option(
+    None,
+    "--knowledge",
+    "-k",
+    help="Folder of articles (.md, .txt, .html). Default: knowledge/articles or $DSQA_KNOWLEDGE_DIR.",
+)
+IndexOption = typer.Option(
+    None, "--index", "-i", help="Folder for the on-disk index. Default: .index or $DSQA_INDEX_DIR."
+)
 
 
 def _fail(message: str) -> None:
@@ -74,7 +85,7 @@ def ask(
 ) -> None:
     """Answer one question with citations. Example: dsqa ask "Where will IDSEA be located?" """
     if not question.strip():
-        _fail("the question is empty: dsqa ask \"Where will IDSEA be located?\"")
+        _fail('the question is empty: dsqa ask "Where will IDSEA be located?"')
     bot = _bot(knowledge, index)
     answer = _guard(lambda: bot.ask(question))
     if as_json:
@@ -103,7 +114,7 @@ def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
             history = []
             typer.echo("(new conversation)")
             continue
-        answer = _guard(lambda: bot.ask(question, history=history))
+        answer = _guard(lambda q=question, h=history: bot.ask(q, history=h))
         if answer.query != answer.question:
             typer.secho(f"(understood as: {answer.query})", dim=True)
         typer.echo("bot> " + format_answer(answer))
@@ -111,7 +122,11 @@ def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
 
 
 @app.command("index")
-def build_index(knowledge: Path = KnowledgeOption, index: Path = IndexOption, rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again.")) -> None:
+def build_index(
+    knowledge: Path = KnowledgeOption,
+    index: Path = IndexOption,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
+) -> None:
     """Build the index, or sync it with the articles (only new or changed articles are embedded)."""
     bot = _bot(knowledge, index)
     report = _guard(lambda: bot.index(rebuild=rebuild, progress=True))

@@ -72,7 +72,11 @@ def query_names(query: str) -> list[str]:
 def unknown_names(query: str, index: SearchIndex) -> list[str]:
     """Names in the query that the articles never mention (a false premise or an absent subject)."""
     known = index.known_words
-    return [n for n in query_names(query) if not (n.lower() in index.acronyms or name_is_mentioned(n, known, index.squashed_text))]
+    return [
+        n
+        for n in query_names(query)
+        if not (n.lower() in index.acronyms or name_is_mentioned(n, known, index.squashed_text))
+    ]
 
 
 def names_missing_from(names: list[str], passage: str, acronyms: dict[str, str] | None = None) -> list[str]:
@@ -99,7 +103,9 @@ def looks_like_gibberish(query: str, index: SearchIndex, known_words: frozenset[
     return known * 2 < len(tokens)
 
 
-def judge(query: str, best: ScoredSentence, index: SearchIndex, known_words: frozenset[str], threshold: float) -> Verdict:
+def judge(
+    query: str, best: ScoredSentence, index: SearchIndex, known_words: frozenset[str], threshold: float
+) -> Verdict:
     """Should the bot abstain on this (standalone) query, given its best sentence?"""
     confidence = confidence_of(best.dense, best.lexical)
     if best.focused:  # asked by form for this very sentence ("What does X stand for?")

@@ -24,7 +24,9 @@ CLOSE_RUNNER_UP = 0.92  # a runner-up this close to the best sentence is as like
 _PRONOUN_START = re.compile(r"[\"“‘']?(?:He|She|They|It|His|Her|Their|Its)\b")
 
 
-def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex, depth: int = 8) -> tuple[ScoredSentence, list[str]]:
+def pick_best(
+    names: list[str], ranked: list[ScoredSentence], index: SearchIndex, depth: int = 8
+) -> tuple[ScoredSentence, list[str]]:
     """The best-ranked sentence whose passage mentions every specific name the question gives, or
     else the one missing the fewest (with the names it misses: then the bot abstains)."""
     fewest: tuple[ScoredSentence, list[str]] | None = None
@@ -37,7 +39,9 @@ def pick_best(names: list[str], ranked: list[ScoredSentence], index: SearchIndex
     return fewest if fewest else (ranked[0], [])
 
 
-def choose_sentences(question: str, query: str, names: list[str], best: ScoredSentence, ranked: list[ScoredSentence], index: SearchIndex) -> list[int]:
+def choose_sentences(
+    question: str, query: str, names: list[str], best: ScoredSentence, ranked: list[ScoredSentence], index: SearchIndex
+) -> list[int]:
     """Sentence rows that together answer the question, in reading order."""
     chosen = [best.row]
     texts = index.sentences.texts
@@ -46,10 +50,15 @@ def choose_sentences(question: str, query: str, names: list[str], best: ScoredSe
         chosen += [r for r, other in enumerate(index.sentence_line) if other == line and r != best.row]
     if texts[best.row].rstrip().endswith(":"):  # "… stated the following:" → what follows it
         follow = [r.row for r in ranked[:10] if index.sentence_intro[r.row] == best.row]
-        chosen.append(follow[0] if follow else best.row + 1) if follow or _same_article(index, best.row, best.row + 1) else None
+        chosen.append(follow[0] if follow else best.row + 1) if follow or _same_article(
+            index, best.row, best.row + 1
+        ) else None
     kind = question_type(question)
     intro = index.sentence_intro[best.row]
-    if intro >= 0 and (names_missing_from(names, texts[best.row], index.acronyms) or (kind == "who" and not fills_type(kind, texts[best.row], question))):
+    if intro >= 0 and (
+        names_missing_from(names, texts[best.row], index.acronyms)
+        or (kind == "who" and not fills_type(kind, texts[best.row], question))
+    ):
         chosen.append(intro)  # the quote's speaker, the list's subject
     antecedent = index.sentence_antecedent[best.row]
     if antecedent >= 0 and kind == "who" and _PRONOUN_START.match(texts[best.row]):
@@ -74,7 +83,9 @@ def choose_sentences(question: str, query: str, names: list[str], best: ScoredSe
         adds = (wanted & index.sentence_tokens[other.row]) - covered
         same_paragraph = any(index.sentence_line[other.row] == index.sentence_line[r] for r in chosen)
         close = other.score >= CLOSE_RUNNER_UP * best.score
-        if (listing or adds or same_paragraph or close) and not names_missing_from(names, index.passage([other.row]), index.acronyms):
+        if (listing or adds or same_paragraph or close) and not names_missing_from(
+            names, index.passage([other.row]), index.acronyms
+        ):
             chosen.append(other.row)
             covered |= index.sentence_tokens[other.row] | index.sentence_context[other.row]
     return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))
@@ -85,7 +96,9 @@ def _same_line(index: SearchIndex, row: int, other: int) -> bool:
 
 
 def _same_article(index: SearchIndex, row: int, other: int) -> bool:
-    return 0 <= other < len(index.sentences.ids) and index.sentences.article_ids[other] == index.sentences.article_ids[row]
+    return (
+        0 <= other < len(index.sentences.ids) and index.sentences.article_ids[other] == index.sentences.article_ids[row]
+    )
 
 
 def cite(rows: list[int], index: SearchIndex, chunk_ranking: list[tuple[int, float]]) -> tuple[str, list[Citation]]:
@@ -100,8 +113,17 @@ def cite(rows: list[int], index: SearchIndex, chunk_ranking: list[tuple[int, flo
         whole = [c for c in holders if index.chunks[c].start <= start and end <= index.chunks[c].end] or holders
         chunk = index.chunks[min(whole, key=lambda c: retrieved_rank.get(c, len(retrieved_rank) + c))]
         citations.append(
-            Citation(number=number, article_id=article_id, title=chunk.title, quote=quote, start=start, end=end,
-                     text=chunk.text, chunk_start=chunk.start, date=chunk.date)
+            Citation(
+                number=number,
+                article_id=article_id,
+                title=chunk.title,
+                quote=quote,
+                start=start,
+                end=end,
+                text=chunk.text,
+                chunk_start=chunk.start,
+                date=chunk.date,
+            )
         )
         parts.append(f"{quote} [{number}]")
     return " ".join(parts), citations
@@ -117,7 +139,11 @@ def short_answer(question: str, quote: str) -> str:
         )
         return date.group(0).strip(" ,").removeprefix("in ") if date else ""
     if kind == "number":
-        number = re.search(r"\b\d[\d,.]*(?:\s+(?:million|billion|thousand|percent|%))?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b", quote, re.I)
+        number = re.search(
+            r"\b\d[\d,.]*(?:\s+(?:million|billion|thousand|percent|%))?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
+            quote,
+            re.I,
+        )
         return number.group(0) if number else ""
     return ""
 
@@ -138,26 +164,64 @@ def compose_answer(
     if verdict.reason:
         injection = verdict.reason.startswith("instructions")
         text = abstain_message(*coverage, injection=injection)
-        return Answer(text=text, citations=[], abstained=True, query=query, retrieved=retrieved, question=question,
-                      confidence=verdict.confidence, notes=[f"abstained: {verdict.reason}"])
+        return Answer(
+            text=text,
+            citations=[],
+            abstained=True,
+            query=query,
+            retrieved=retrieved,
+            question=question,
+            confidence=verdict.confidence,
+            notes=[f"abstained: {verdict.reason}"],
+        )
     names = [n for n in query_names(query) if index.is_specific(n)]
     best, missing = pick_best(names, ranked, index)
     if missing:
-        return Answer(text=abstain_message(*coverage), citations=[], abstained=True, query=query, retrieved=retrieved,
-                      question=question, confidence=verdict.confidence,
-                      notes=[f"abstained: no passage mentions {', '.join(missing)} with the rest of the question"])
+        return Answer(
+            text=abstain_message(*coverage),
+            citations=[],
+            abstained=True,
+            query=query,
+            retrieved=retrieved,
+            question=question,
+            confidence=verdict.confidence,
+            notes=[f"abstained: no passage mentions {', '.join(missing)} with the rest of the question"],
+        )
     rows = choose_sentences(question, query, names, best, ranked, index)
     kind = question_type(question)
     if kind in ("when", "number") and not any(fills_type(kind, index.sentences.texts[r], question) for r in rows):
-        return Answer(text=abstain_message(*coverage), citations=[], abstained=True, query=query, retrieved=retrieved,
-                      question=question, confidence=verdict.confidence,
-                      notes=[f"abstained: the passage that fits holds no {'date' if kind == 'when' else 'number'}"])
+        return Answer(
+            text=abstain_message(*coverage),
+            citations=[],
+            abstained=True,
+            query=query,
+            retrieved=retrieved,
+            question=question,
+            confidence=verdict.confidence,
+            notes=[f"abstained: the passage that fits holds no {'date' if kind == 'when' else 'number'}"],
+        )
     text, citations = cite(rows, index, chunk_ranking)
-    return Answer(text=text, citations=citations, abstained=False, query=query, retrieved=retrieved, question=question,
-                  short_answer=short_answer(question, index.sentences.texts[best.row]), confidence=verdict.confidence)
+    return Answer(
+        text=text,
+        citations=citations,
+        abstained=False,
+        query=query,
+        retrieved=retrieved,
+        question=question,
+        short_answer=short_answer(question, index.sentences.texts[best.row]),
+        confidence=verdict.confidence,
+    )
 
 
 def _retrieved(index: SearchIndex, chunk_index: int, score: float) -> RetrievedChunk:
     chunk = index.chunks[chunk_index]
-    return RetrievedChunk(id=chunk.id, article_id=chunk.article_id, title=chunk.title, text=chunk.text,
-                          start=chunk.start, end=chunk.end, score=score, date=chunk.date)
+    return RetrievedChunk(
+        id=chunk.id,
+        article_id=chunk.article_id,
+        title=chunk.title,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        score=score,
+        date=chunk.date,
+    )

@@ -17,27 +17,145 @@ _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[A-Za-z0-9][\w’'\-.]*[\w]|
 _NAME_INNER = {"of", "de", "du", "la", "von", "van", "del", "da"}
 _CONNECTORS = {"and", "for", "the", "on", "&"}
 _LEADING = {
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do",
-    "does", "did", "can", "could", "will", "would", "should", "has", "have", "had", "and", "also", "tell",
-    "list", "name", "give", "show", "please", "so", "but", "then", "in", "on", "at", "for", "the", "a", "an",
-    "i", "to", "according", "besides", "apart", "beyond", "other", "than", "about",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "has",
+    "have",
+    "had",
+    "and",
+    "also",
+    "tell",
+    "list",
+    "name",
+    "give",
+    "show",
+    "please",
+    "so",
+    "but",
+    "then",
+    "in",
+    "on",
+    "at",
+    "for",
+    "the",
+    "a",
+    "an",
+    "i",
+    "to",
+    "according",
+    "besides",
+    "apart",
+    "beyond",
+    "other",
+    "than",
+    "about",
 }
 # Words that make a capitalised phrase an organisation, place or thing rather than a person.
 _NOT_PERSON = {
-    "association", "laboratory", "agency", "administration", "university", "institute", "society", "station",
-    "center", "centre", "commission", "program", "programme", "space", "national", "international", "nations",
-    "united", "republic", "province", "city", "moon", "mars", "earth", "south", "north", "east", "west",
-    "global", "lunar", "report", "mission", "project", "council", "ministry", "department", "organization",
-    "organisation", "group", "company", "bank", "union", "league", "party", "court", "state", "states",
-    "kingdom", "sea", "river", "ocean", "mount", "island", "islands", "world", "asia", "africa", "europe",
-    "america", "china", "india", "russia", "chinese", "european", "american", "african",
+    "association",
+    "laboratory",
+    "agency",
+    "administration",
+    "university",
+    "institute",
+    "society",
+    "station",
+    "center",
+    "centre",
+    "commission",
+    "program",
+    "programme",
+    "space",
+    "national",
+    "international",
+    "nations",
+    "united",
+    "republic",
+    "province",
+    "city",
+    "moon",
+    "mars",
+    "earth",
+    "south",
+    "north",
+    "east",
+    "west",
+    "global",
+    "lunar",
+    "report",
+    "mission",
+    "project",
+    "council",
+    "ministry",
+    "department",
+    "organization",
+    "organisation",
+    "group",
+    "company",
+    "bank",
+    "union",
+    "league",
+    "party",
+    "court",
+    "state",
+    "states",
+    "kingdom",
+    "sea",
+    "river",
+    "ocean",
+    "mount",
+    "island",
+    "islands",
+    "world",
+    "asia",
+    "africa",
+    "europe",
+    "america",
+    "china",
+    "india",
+    "russia",
+    "chinese",
+    "european",
+    "american",
+    "african",
 }
 PERSON_PRONOUNS = {"he", "him", "his", "she", "her", "hers", "himself", "herself"}
 THING_PRONOUNS = {"it", "its", "they", "them", "their", "theirs", "itself", "themselves"}
 _POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
 _ELLIPSIS_START = re.compile(r"^\s*(?:and|also|plus|what about|how about|and what about|what of|same for|now)\b", re.I)
-_WH = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|will|would|has|have|had|list|name|tell|give)\b", re.I)
-_NEXT = {"next": 1, "following": 1, "subsequent": 1, "later": 1, "previous": -1, "prior": -1, "preceding": -1, "earlier": -1}
+_WH = re.compile(
+    r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|will|would|has|have|had|list|name|tell|give)\b",
+    re.I,
+)
+_NEXT = {
+    "next": 1,
+    "following": 1,
+    "subsequent": 1,
+    "later": 1,
+    "previous": -1,
+    "prior": -1,
+    "preceding": -1,
+    "earlier": -1,
+}
 
 
 @dataclass(frozen=True)
@@ -74,14 +192,18 @@ def find_entities(text: str) -> list[Entity]:
                 j += 1
             elif (
                 (nxt.lower() in _NAME_INNER or (nxt.lower() in _CONNECTORS and j - i >= 2))
-                and j + 1 < len(tokens) and _joined(text, tokens[j], tokens[j + 1]) and _is_name_word(tokens[j + 1][0])
+                and j + 1 < len(tokens)
+                and _joined(text, tokens[j], tokens[j + 1])
+                and _is_name_word(tokens[j + 1][0])
             ):  # "University of Science and Technology of China", but "Egypt" and "Bahrain" stay two
                 j += 2
             else:
                 break
         span = text[tokens[i][1] : tokens[j - 1][2]]
         parts = span.split()
-        person = 2 <= len(parts) <= 3 and all(p[:1].isupper() and p.isalpha() and p.lower() not in _NOT_PERSON for p in parts)
+        person = 2 <= len(parts) <= 3 and all(
+            p[:1].isupper() and p.isalpha() and p.lower() not in _NOT_PERSON for p in parts
+        )
         entities.append(Entity(span, person=person))
         i = j
     return entities
@@ -112,7 +234,9 @@ def _subject_phrase(question: str) -> str:
 
 
 def _pronouns(question: str) -> list[re.Match]:
-    return [m for m in re.finditer(r"\b([A-Za-z]+)\b", question) if m.group(1).lower() in PERSON_PRONOUNS | THING_PRONOUNS]
+    return [
+        m for m in re.finditer(r"\b([A-Za-z]+)\b", question) if m.group(1).lower() in PERSON_PRONOUNS | THING_PRONOUNS
+    ]
 
 
 def _shift_number(entity: str, step: int) -> str:
@@ -170,7 +294,9 @@ def _replace_pronouns(question: str, pronouns: list[re.Match], previous: list[st
     for match in pronouns:
         word = match.group(1).lower()
         person = word in PERSON_PRONOUNS
-        target = _antecedent(previous, answers, person) or (_antecedent(previous, answers, not person) if person else "")
+        target = _antecedent(previous, answers, person) or (
+            _antecedent(previous, answers, not person) if person else ""
+        )
         if not target:
             continue
         replacement = target + "’s" if word in _POSSESSIVE else target
@@ -180,7 +306,11 @@ def _replace_pronouns(question: str, pronouns: list[re.Match], previous: list[st
         result = result[:start] + replacement + result[end:]
         offset += len(replacement) - (end - start)
     if result != question and re.search(r"\b\w+\s+(?:up|out|off|down)\s+" + re.escape(target) + r"\b", result) is None:
-        result = re.sub(r"\b(set|sign|carry|take|put|build|give|find|make)\s+(.+?)\s+(up|out|off|down)([?.!]?)$", r"\1 \3 \2\4", result)
+        result = re.sub(
+            r"\b(set|sign|carry|take|put|build|give|find|make)\s+(.+?)\s+(up|out|off|down)([?.!]?)$",
+            r"\1 \3 \2\4",
+            result,
+        )
     return result
 
 

@@ -6,7 +6,9 @@ Answers themselves are quotes from the articles; only these wrappers are ours.
 from __future__ import annotations
 
 ABSTAIN = "I can't find that in the articles I have, so I won't guess."
-ABSTAIN_INJECTION = "I can only answer questions from the articles I have; I can't follow instructions that change that."
+ABSTAIN_INJECTION = (
+    "I can only answer questions from the articles I have; I can't follow instructions that change that."
+)
 COVERAGE_ONE = "They cover {titles}."
 COVERAGE_TOPICS = "You could ask about {topics}."
 EMPTY_QUESTION = "The question is empty: type a question about the articles."

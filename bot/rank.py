@@ -11,32 +11,68 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.retrieve import SearchIndex
 from bot.conversation import find_entities
+from bot.retrieve import SearchIndex
 from bot.tokenize import tokenize, words
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 ANSWER_PATTERNS = {
-    "when": re.compile(rf"\b(?:{_MONTHS}|{_DAYS})\b|\b(?:1[5-9]|20)\d\d\b|\b\d+(?:st|nd|rd|th)\b|\b(?:years?|decades?|weeks?|days?|months?) ago\b|\b(?:next|last) (?:week|month|year)\b|\bcentury\b", re.I),
+    "when": re.compile(
+        rf"\b(?:{_MONTHS}|{_DAYS})\b|\b(?:1[5-9]|20)\d\d\b|\b\d+(?:st|nd|rd|th)\b|\b(?:years?|decades?|weeks?|days?|months?) ago\b|\b(?:next|last) (?:week|month|year)\b|\bcentury\b",
+        re.I,
+    ),
     # A count or amount: not a year ("2022") and not an ordinal ("7th"), which answer "when".
-    "number": re.compile(r"(?<![\d,.])(?!(?:1[5-9]|20)\d\d\b)\d[\d,.]*(?!\d|st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|dozen|several|few|many|half)\b", re.I),
-    "where": re.compile(r"\b(?:in|at|from|near|to|located|based|province|city|country)\s+(?:the\s+)?[A-Z\u4e00-\u9fff]|[\u4e00-\u9fff]"),
-    "why": re.compile(r"\b(?:because|since|so that|in order|to (?:\w+ ){0,2}(?:enable|benefit|promote|focus|establish|capitali[sz]e|help|provide)|goal|aim|purpose|policy|consistent|hope|reason)\b", re.I),
+    "number": re.compile(
+        r"(?<![\d,.])(?!(?:1[5-9]|20)\d\d\b)\d[\d,.]*(?!\d|st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|dozen|several|few|many|half)\b",
+        re.I,
+    ),
+    "where": re.compile(
+        r"\b(?:in|at|from|near|to|located|based|province|city|country)\s+(?:the\s+)?[A-Z\u4e00-\u9fff]|[\u4e00-\u9fff]"
+    ),
+    "why": re.compile(
+        r"\b(?:because|since|so that|in order|to (?:\w+ ){0,2}(?:enable|benefit|promote|focus|establish|capitali[sz]e|help|provide)|goal|aim|purpose|policy|consistent|hope|reason)\b",
+        re.I,
+    ),
 }
 # Phrasings that answer a kind of question outright.
 STRONG_ANSWERS = {
-    "where": re.compile(r"\b(?:located|based|headquartered|situated|hosted|housed|held|set up|built)\s+(?:in|at|on|near)\b", re.I),
-    "when": re.compile(rf"\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b", re.I),
+    "where": re.compile(
+        r"\b(?:located|based|headquartered|situated|hosted|housed|held|set up|built)\s+(?:in|at|on|near)\b", re.I
+    ),
+    "when": re.compile(
+        rf"\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b", re.I
+    ),
 }
 _TYPE_OF_QUESTION = [
-    ("when", re.compile(r"^\s*(?:when|what (?:year|date|day|month|time)|which (?:year|date|day|month)|since when|how long ago)\b|\b(?:what|which) (?:year|date|day)\b", re.I)),
+    (
+        "when",
+        re.compile(
+            r"^\s*(?:when|what (?:year|date|day|month|time)|which (?:year|date|day|month)|since when|how long ago)\b|\b(?:what|which) (?:year|date|day)\b",
+            re.I,
+        ),
+    ),
     ("number", re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|share)\b", re.I)),
-    ("where", re.compile(r"^\s*where\b|\b(?:what|which) (?:city|country|province|place|region|location|town|state)\b|\b(?:located|based|headquartered|headquarters|hq|seat)\b", re.I)),
-    ("who", re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:what|which) (?:person|official|organi[sz]ation|agency|university|institution|body|director|administrator|representative)\b|^\s*(?:which|what) \w+ (?:said|says|called|calls|warned|stated|argued|claimed|described|invited|compared|likened|explained)\b", re.I)),
+    (
+        "where",
+        re.compile(
+            r"^\s*where\b|\b(?:what|which) (?:city|country|province|place|region|location|town|state)\b|\b(?:located|based|headquartered|headquarters|hq|seat)\b",
+            re.I,
+        ),
+    ),
+    (
+        "who",
+        re.compile(
+            r"^\s*(?:who|whom|whose)\b|\b(?:what|which) (?:person|official|organi[sz]ation|agency|university|institution|body|director|administrator|representative)\b|^\s*(?:which|what) \w+ (?:said|says|called|calls|warned|stated|argued|claimed|described|invited|compared|likened|explained)\b",
+            re.I,
+        ),
+    ),
     ("why", re.compile(r"^\s*why\b|\bwhat (?:is|was) the (?:reason|purpose|goal|aim)\b", re.I)),
 ]
-LIST_QUESTION = re.compile(r"\b(?:which|what|list|name)\b.*\b(?:countries|nations|partners|members|instruments|organi[sz]ations|institutions|universities|missions|agencies|contributions|payloads|states|all)\b|\blist\b|\bname (?:all|the)\b", re.I)
+LIST_QUESTION = re.compile(
+    r"\b(?:which|what|list|name)\b.*\b(?:countries|nations|partners|members|instruments|organi[sz]ations|institutions|universities|missions|agencies|contributions|payloads|states|all)\b|\blist\b|\bname (?:all|the)\b",
+    re.I,
+)
 
 
 def without_expansions(query: str) -> str:
@@ -45,7 +81,7 @@ def without_expansions(query: str) -> str:
 
 
 def question_type(question: str) -> str:
-    """"when", "number", "where", "who", "why" or "" — the kind of fact the question wants.
+    """ "when", "number", "where", "who", "why" or "" — the kind of fact the question wants.
 
     >>> question_type("When will IDSEA launch?")
     'when'
@@ -127,7 +163,10 @@ def rank_sentences(
 
 # Set on the eval cases and the SQuAD sample together (see README, "How the weights were set").
 WEIGHTS = {"dense": 0.45, "lexical": 0.55, "typed": 0.08, "rank": 0.04, "focus": 0.25}
-_DEFINITION = re.compile(r"\b(?:stand(?:s)? for|meaning|mean(?:s)?|full (?:name|form)|abbreviat\w*|acronym|short for)\b|^\s*(?:what|who) (?:is|are|was) (?:the |an? )?\S+\s*\??\s*$", re.I)
+_DEFINITION = re.compile(
+    r"\b(?:stand(?:s)? for|meaning|mean(?:s)?|full (?:name|form)|abbreviat\w*|acronym|short for)\b|^\s*(?:what|who) (?:is|are|was) (?:the |an? )?\S+\s*\??\s*$",
+    re.I,
+)
 _HEADLINE = re.compile(r"\b(?:headline|title)\b", re.I)
 _SUBTITLE = re.compile(r"\b(?:sub-?title|sub-?head(?:line|ing)?|standfirst|strapline|dek)\b", re.I)
 
@@ -142,7 +181,9 @@ def _focus_rows(question: str, query: str, index: SearchIndex) -> set[int]:
         terms += [e.text for e in find_entities(without_expansions(query)) if " " in e.text]
         for term in terms:  # "Name (TERM)", "TERM is …", or a note about it ("Note 1, on the TERM: …")
             name = re.escape(term)
-            defined = re.compile(rf"\(\s*{name}\s*\)|^(?:The\s+)?{name}\s+(?:(?:is|are|was)\s+(?:a|an|the)|refers to|means|stands for)\b|^Note [^,:]+, on the {name}:")
+            defined = re.compile(
+                rf"\(\s*{name}\s*\)|^(?:The\s+)?{name}\s+(?:(?:is|are|was)\s+(?:a|an|the)|refers to|means|stands for)\b|^Note [^,:]+, on the {name}:"
+            )
             rows.update(r for r, text in enumerate(index.sentences.texts) if defined.search(text))
     first_rows = {}
     for row, article_id in enumerate(index.sentences.article_ids):

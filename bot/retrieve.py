@@ -23,11 +23,12 @@ from bot.tokenize import fold, tokenize, words
 from index.store import SentenceTable, Store
 from index.types import Chunk
 
-
 # "Chang’e 8: Pakistan …" — a short label that every sentence of its line is about.
 _LABEL = re.compile(r"([A-Z\u3400-\u9fff][^:\n.!?()\[\]]{0,39}):\s")
 # A sentence opening with a pronoun or a bare definite noun ("The association …") continues the one before.
-_ANAPHORIC = re.compile(r"[\"“‘']?(?:(?:The|This|That|These|Those)\s+[a-z]+\b(?!\s+(?:of|[A-Z]))|It|Its|They|Their|He|She|His|Her)\b")
+_ANAPHORIC = re.compile(
+    r"[\"“‘']?(?:(?:The|This|That|These|Those)\s+[a-z]+\b(?!\s+(?:of|[A-Z]))|It|Its|They|Their|He|She|His|Her)\b"
+)
 
 
 @dataclass
@@ -83,7 +84,9 @@ class SearchIndex:
             # "The association is set to be located in Hefei": what "the association" is comes before.
             previous = row - 1
             follows = (
-                previous >= 0 and sentences.article_ids[previous] == article_id and line_start <= sentences.spans[previous][0]
+                previous >= 0
+                and sentences.article_ids[previous] == article_id
+                and line_start <= sentences.spans[previous][0]
                 and _ANAPHORIC.match(sentences.texts[row]) is not None
             )
             if follows:  # only the names it may refer to, not everything the sentence before says
@@ -93,7 +96,9 @@ class SearchIndex:
         acronyms = _acronyms(article_texts.values())
         for row, text in enumerate(sentences.texts):  # "International Lunar Research Station" also reads "ILRS"
             folded = fold(text)
-            spelled = {t for acronym, name in acronyms.items() if name and fold(name) in folded for t in tokenize(acronym)}
+            spelled = {
+                t for acronym, name in acronyms.items() if name and fold(name) in folded for t in tokenize(acronym)
+            }
             if spelled:
                 sentence_tokens[row] = sentence_tokens[row] | spelled
         intros = _introductions(sentences, lines, article_texts)
@@ -102,7 +107,18 @@ class SearchIndex:
                 contexts[row] |= sentence_tokens[intro]
         contexts = [frozenset(c) for c in contexts]
         return cls(
-            chunks, sentences, bm25, vocabulary, idf, sentence_tokens, holders, lines, contexts, antecedents, intros, article_texts,
+            chunks,
+            sentences,
+            bm25,
+            vocabulary,
+            idf,
+            sentence_tokens,
+            holders,
+            lines,
+            contexts,
+            antecedents,
+            intros,
+            article_texts,
             squashed_text="\n".join(fold(t) for t in article_texts.values()),
             known_words=set(vocabulary) | {fold(w) for w in vocabulary},
             acronyms=acronyms,
@@ -176,12 +192,10 @@ def _introductions(sentences: SentenceTable, lines: list[tuple[str, int]], artic
     """For each sentence, the sentence ending in ":" that introduces its line — directly before it,
     or before a run of labelled list lines ("Chang’e 4: …", "Chang’e 5: …") — else -1."""
     first_of_line: dict[tuple[str, int], int] = {}
-    last_of_line: dict[tuple[str, int], int] = {}
     for row, line in enumerate(lines):
         first_of_line.setdefault(line, row)
-        last_of_line[line] = row
     intros = []
-    for row, (article_id, line_no) in enumerate(lines):
+    for article_id, line_no in lines:
         intro, row_before = -1, first_of_line[(article_id, line_no)] - 1
         for _ in range(12):  # look back over at most a dozen list lines
             if row_before < 0 or sentences.article_ids[row_before] != article_id:
@@ -276,8 +290,15 @@ class HybridRetriever(BaseRetriever):
                 Document(
                     id=chunk.id,
                     page_content=chunk.text,
-                    metadata={"chunk_index": i, "article_id": chunk.article_id, "title": chunk.title, "start": chunk.start, "end": chunk.end, "score": score, "date": chunk.date},
+                    metadata={
+                        "chunk_index": i,
+                        "article_id": chunk.article_id,
+                        "title": chunk.title,
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "score": score,
+                        "date": chunk.date,
+                    },
                 )
             )
         return documents
-

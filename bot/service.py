@@ -25,9 +25,17 @@ class Bot:
     'The association is set to be located in Hefei (合肥市), … [1]'
     """
 
-    def __init__(self, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None, settings: Settings | None = None, embedder=None):
+    def __init__(
+        self,
+        knowledge_dir: str | Path | None = None,
+        index_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        embedder=None,
+    ):
         settings = settings or Settings.from_env()
-        overrides = {k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None}
+        overrides = {
+            k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None
+        }
         self.settings = Settings.from_env({}, **{**settings.__dict__, **overrides})
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
@@ -83,19 +91,32 @@ class Bot:
             articles = load_articles(self.settings.knowledge_dir)
             store = self._store()
             show = self.settings.progress if progress is None else progress
-            report = sync_index(articles, store, self.embedder, self.settings.chunk_size, self.settings.chunk_overlap, rebuild=rebuild, progress=show)
+            report = sync_index(
+                articles,
+                store,
+                self.embedder,
+                self.settings.chunk_size,
+                self.settings.chunk_overlap,
+                rebuild=rebuild,
+                progress=show,
+            )
             self._open(articles, store)
             return report
 
     def _open(self, articles: list[Article], store) -> None:
-        from bot.retrieve import HybridRetriever, SearchIndex
         from langchain_core.runnables import RunnableLambda
+
+        from bot.retrieve import HybridRetriever, SearchIndex
 
         self._articles = articles
         self._search = SearchIndex.load(store, {a.id: a.text for a in articles})
         self.retriever = HybridRetriever(
-            search_index=self._search, store=store, embedder=self.query_encoder,
-            top_k=self.settings.top_k, candidates_k=self.settings.candidates_k, rrf_k=self.settings.rrf_k,
+            search_index=self._search,
+            store=store,
+            embedder=self.query_encoder,
+            top_k=self.settings.top_k,
+            candidates_k=self.settings.candidates_k,
+            rrf_k=self.settings.rrf_k,
         )
         self._known_words = self._vocabulary_of_model()
         # Article words as the articles spell them, plus acronyms of their long names ("esa" → "ESA").
@@ -132,6 +153,7 @@ class Bot:
         limit = self.settings.max_question_chars
         if len(question) > limit:
             question, notes = question[:limit], [truncated_note(limit)]
+
         def repair(text: str) -> str:
             return repair_typos(text, self._spellings, self._known_words)
 
@@ -162,8 +184,14 @@ class Bot:
         began = time.perf_counter()
         ranked = rank_sentences(state["question"], state["query"], state["vector"], state["ranking"], self._search)
         answer = compose_answer(
-            state["question"], state["query"], ranked, state["ranking"], self._search, self._known_words,
-            self.settings.abstain_below, self._coverage,
+            state["question"],
+            state["query"],
+            ranked,
+            state["ranking"],
+            self._search,
+            self._known_words,
+            self.settings.abstain_below,
+            self._coverage,
         )
         timings = {**state["timings"], "compose": _ms(began)}
         timings["total"] = round(sum(timings.values()), 3)
@@ -186,12 +214,16 @@ class Bot:
 
         titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in self._articles]
         names = Counter(
-            e.text for a in self._articles for e in find_entities(a.text) if len(e.text) > 3 and (" " in e.text or e.text.isupper())
+            e.text
+            for a in self._articles
+            for e in find_entities(a.text)
+            if len(e.text) > 3 and (" " in e.text or e.text.isupper())
         )
         return titles, [name for name, count in names.most_common(4) if count > 1]
 
     def _vocabulary_of_model(self) -> frozenset[str]:
         return self.query_encoder.vocabulary()
+
 
 def _ms(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 3)

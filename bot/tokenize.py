@@ -100,6 +100,8 @@ def repair_typos(text: str, spellings: dict[str, str], known_words: frozenset[st
         if not best:
             return word + possessive
         surface = spellings.get(best[0], best[0])
-        return (surface if surface[:1].isupper() else (surface.capitalize() if word[:1].isupper() else surface)) + possessive
+        return (
+            surface if surface[:1].isupper() else (surface.capitalize() if word[:1].isupper() else surface)
+        ) + possessive
 
     return re.sub(r"([A-Za-z](?:[A-Za-z]|['’](?![sS]\b)[A-Za-z])*)(['’][sS]\b)?", fix, text)

@@ -66,7 +66,8 @@ def measure_cold(index_dir: Path, runs: int = 3) -> float:
         began = time.perf_counter()
         subprocess.run(
             [sys.executable, str(PROJECT_ROOT / "cli.py"), "ask", QUESTIONS[0], "--index", str(index_dir)],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         times.append(time.perf_counter() - began)
     return statistics.median(times)
@@ -91,7 +92,9 @@ def measure_indexing(embedder, settings: Settings, copies: int = 8, runs: int = 
         embedder.encode(texts)
         raw.append(time.perf_counter() - began)
         with tempfile.TemporaryDirectory() as folder:
-            store = ChromaStore(folder, {"embedding_model": embedder.name, "dimension": embedder.dimension, "chunking": "bench"})
+            store = ChromaStore(
+                folder, {"embedding_model": embedder.name, "dimension": embedder.dimension, "chunking": "bench"}
+            )
             began = time.perf_counter()
             report = sync_index(articles, store, embedder, settings.chunk_size, settings.chunk_overlap, progress=False)
             indexing.append(time.perf_counter() - began)
@@ -116,11 +119,19 @@ def main() -> None:
     rows = [
         (f"floor: one query embedding ({type(encoder).__name__})", f"{floor:.1f} ms", "what answers use"),
         ("the same with sentence-transformers (torch)", f"{torch_floor:.1f} ms", "the issue's ~12 ms floor"),
-        ("warm answer p50", f"{p50:.1f} ms", f"{p50 / floor:.2f}× the ONNX floor, {p50 / torch_floor:.2f}× the torch floor (target ≤ 2×)"),
+        (
+            "warm answer p50",
+            f"{p50:.1f} ms",
+            f"{p50 / floor:.2f}× the ONNX floor, {p50 / torch_floor:.2f}× the torch floor (target ≤ 2×)",
+        ),
         ("warm answer p95", f"{p95:.1f} ms", f"{p95 / floor:.2f}× floor"),
         ("cold `dsqa ask` (new process)", f"{cold:.2f} s", "target < 4 s"),
         ("raw encode throughput (SentenceEmbedder)", f"{raw:.0f} texts/s", f"{n_texts} texts (chunks + sentences)"),
-        ("indexing throughput (sync into Chroma)", f"{indexing:.0f} texts/s", f"{indexing / raw:.0%} of raw (target ≥ 90%)"),
+        (
+            "indexing throughput (sync into Chroma)",
+            f"{indexing:.0f} texts/s",
+            f"{indexing / raw:.0%} of raw (target ≥ 90%)",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"deepspace-qa bench — medians of several runs on this machine ({time.strftime('%Y-%m-%d')})")

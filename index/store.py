@@ -41,7 +41,9 @@ class Store(Protocol):
 
     def indexed_articles(self) -> dict[str, str]: ...
 
-    def write_article(self, chunks: list[Chunk], chunk_vectors: np.ndarray, sentence_rows: list[dict], sentence_vectors: np.ndarray) -> None: ...
+    def write_article(
+        self, chunks: list[Chunk], chunk_vectors: np.ndarray, sentence_rows: list[dict], sentence_vectors: np.ndarray
+    ) -> None: ...
 
     def delete_articles(self, article_ids: list[str]) -> None: ...
 
@@ -136,13 +138,17 @@ class ChromaStore:
     def load_chunks(self) -> list[Chunk]:
         """Every chunk in the index, in article then offset order."""
         rows = self._chunks.get(include=["documents", "metadatas"])
-        chunks = [_chunk_from_row(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)]
+        chunks = [
+            _chunk_from_row(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)
+        ]
         return sorted(chunks, key=lambda c: (c.article_id, c.start))
 
     def load_sentences(self) -> SentenceTable:
         """Every sentence with its embedding, in article then offset order."""
         rows = self._sentences.get(include=["documents", "metadatas", "embeddings"])
-        order = sorted(range(len(rows["ids"])), key=lambda i: (rows["metadatas"][i]["article_id"], rows["metadatas"][i]["start"]))
+        order = sorted(
+            range(len(rows["ids"])), key=lambda i: (rows["metadatas"][i]["article_id"], rows["metadatas"][i]["start"])
+        )
         vectors = np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(rows["ids"]), -1)
         return SentenceTable(
             ids=[rows["ids"][i] for i in order],
@@ -162,7 +168,11 @@ class ChromaStore:
         if self._count == 0:
             return []
         found = self._chunks.query(query_embeddings=[vector], n_results=min(k, self._count), include=["distances"])
-        return [(chunk_id, 1.0 - distance) for chunk_id, distance in zip(found["ids"][0], found["distances"][0], strict=True)]
+        return [
+            (chunk_id, 1.0 - distance)
+            for chunk_id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
+        ]
+
 
 def _chunk_metadata(chunk: Chunk) -> dict:
     return {

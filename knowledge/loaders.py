@@ -19,7 +19,9 @@ SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 _FOOTNOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]*(.+?)(?=\n\s*\n|\n\[\^|\Z)", re.M | re.S)
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
 # The capitalised phrase a footnote marker is attached to: "the International Lunar Research Station[^1]".
-_TERM_BEFORE = re.compile(r"((?:[A-Z][\w’'.-]*|of|and|for|the|de|on)(?:[ \t]+(?:[A-Z][\w’'.-]*|of|and|for|the|de|on))*)\s*$")
+_TERM_BEFORE = re.compile(
+    r"((?:[A-Z][\w’'.-]*|of|and|for|the|de|on)(?:[ \t]+(?:[A-Z][\w’'.-]*|of|and|for|the|de|on))*)\s*$"
+)
 
 
 class ArticleFolderError(ValueError):
@@ -39,11 +41,15 @@ def load_articles(folder: str | Path) -> list[Article]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ArticleFolderError(f"Knowledge folder not found: {folder} (create it and add .md, .txt or .html articles)")
+        raise ArticleFolderError(
+            f"Knowledge folder not found: {folder} (create it and add .md, .txt or .html articles)"
+        )
     paths = sorted(
         p
         for p in folder.rglob("*")
-        if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.suffix.lower() in SUPPORTED_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     articles: dict[str, Article] = {}
     for path in paths:
@@ -148,7 +154,9 @@ def _parse_text(source: str) -> tuple[str, str, dict]:
 def _parse_html(source: str) -> tuple[str, str, dict]:
     import trafilatura
 
-    document = trafilatura.bare_extraction(source, include_comments=False, include_tables=True, favor_recall=True, with_metadata=True)
+    document = trafilatura.bare_extraction(
+        source, include_comments=False, include_tables=True, favor_recall=True, with_metadata=True
+    )
     text, title, metadata = "", "", {}
     if document is not None:
         document = document if isinstance(document, dict) else document.as_dict()
@@ -172,6 +180,9 @@ def _visible_html_text(source: str) -> tuple[str, str]:
     title = " ".join((root.findtext(".//title") or "").split())
     for element in root.xpath("//title"):
         element.drop_tree()
-    blocks = [" ".join(el.text_content().split()) for el in root.xpath("//body//*[self::p or self::h1 or self::h2 or self::h3 or self::li]")]
+    blocks = [
+        " ".join(el.text_content().split())
+        for el in root.xpath("//body//*[self::p or self::h1 or self::h2 or self::h3 or self::li]")
+    ]
     text = "\n\n".join(b for b in blocks if b) or " ".join(root.text_content().split())
     return text, title

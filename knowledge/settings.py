@@ -48,7 +48,9 @@ class Settings:
     index_dir: Path = _describe(PROJECT_ROOT / ".index", "Folder of the on-disk Chroma index.")
     data_dir: Path = _describe(PROJECT_ROOT / ".data", "Folder for user data (chat feedback).")
     cache_dir: Path = _describe(PROJECT_ROOT / ".cache", "Folder for derived model files (the ONNX query encoder).")
-    fast_queries: bool = _describe(True, "Embed questions with an ONNX export of the bundled model: a cold start without torch.")
+    fast_queries: bool = _describe(
+        True, "Embed questions with an ONNX export of the bundled model: a cold start without torch."
+    )
     model: str = _describe(BUNDLED_MODEL, "Embedding model: the bundled one, or a sentence-transformers name/path.")
     model_sha256: str = _describe(BUNDLED_MODEL_SHA256, "Expected sha256 of the bundled model.safetensors.")
     chunk_size: int = _describe(700, "Maximum characters per chunk (sentence-aware split).")
@@ -56,7 +58,9 @@ class Settings:
     top_k: int = _describe(5, "Chunks returned by the hybrid retriever.")
     candidates_k: int = _describe(20, "Candidates taken from each of dense and BM25 before fusion.")
     rrf_k: int = _describe(60, "Reciprocal-rank-fusion constant.")
-    abstain_below: float = _describe(0.35, "Answer confidence below which the bot says the articles do not hold it (calibrated: README).")
+    abstain_below: float = _describe(
+        0.35, "Answer confidence below which the bot says the articles do not hold it (calibrated: README)."
+    )
     max_question_chars: int = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: int = _describe(64, "Sentences per embedding batch when indexing.")
     progress: bool = _describe(True, "Show progress bars on long work.")

@@ -67,7 +67,9 @@ def shipped_bot(tmp_path_factory, embedder):
     """A real Bot over the shipped article, with a real Chroma index in a temp folder."""
     from bot import Bot
 
-    settings = Settings(knowledge_dir=SHIPPED_ARTICLES, index_dir=tmp_path_factory.mktemp("shipped-index"), progress=False)
+    settings = Settings(
+        knowledge_dir=SHIPPED_ARTICLES, index_dir=tmp_path_factory.mktemp("shipped-index"), progress=False
+    )
     bot = Bot(settings=settings, embedder=embedder)
     bot.index()
     return bot

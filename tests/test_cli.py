@@ -13,7 +13,12 @@ from knowledge.settings import PROJECT_ROOT
 
 def dsqa(*args, stdin: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "cli.py"), *args], input=stdin, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
+        [sys.executable, str(PROJECT_ROOT / "cli.py"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
     )
 
 
@@ -33,7 +38,9 @@ def test_index_ask_json_and_chat(tmp_path):
     assert "Hefei" in answer["text"] and answer["citations"][0]["quote"] and not answer["abstained"]
 
     plain = dsqa("ask", "Where will the association be located?", "--index", index)
-    assert "Sources:" in plain.stdout and "[1] China to Launch International Space Exploration Association" in plain.stdout
+    assert (
+        "Sources:" in plain.stdout and "[1] China to Launch International Space Exploration Association" in plain.stdout
+    )
 
     chat = dsqa("chat", "--index", index, stdin="What is the Deep Space Exploration Laboratory?\nWho set it up?\n\n")
     assert chat.returncode == 0, chat.stderr

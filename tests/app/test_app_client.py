@@ -58,7 +58,7 @@ TOPICS = [
     ("What did Fu Cong say about outer space?", "Outer space"),
     ("What did Wu Weiren say about the Moon?", "Moon"),
     ("What did Chang'e 5 share with other countries?", "samples"),
-    ("What did Chang'e 6 carry from Pakistan?", "CubeSat"),
+    ("What did SUPARCO provide for Chang'e 6?", "CubeSat"),  # the article never ties SUPARCO to Pakistan
     ("When was the Deep Space Exploration Laboratory declared operational?", "2022"),
     ("What did the Zephyr rover drill into?", "Jezero"),
     ("Which countries have received satellite assistance from China in Africa?", "Nigeria"),

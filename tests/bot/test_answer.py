@@ -13,7 +13,10 @@ from bot.messages import abstain_message, truncated_note
 ANSWERABLE = [
     ("Where will the association be located?", ["Hefei"]),
     ("When will IDSEA launch?", ["July 7th 2025"]),
-    ("Who established the Deep Space Exploration Laboratory?", ["China National Space Administration", "University of Science and Technology of China"]),
+    (
+        "Who established the Deep Space Exploration Laboratory?",
+        ["China National Space Administration", "University of Science and Technology of China"],
+    ),
     ("Which countries are members of the ILRS?", ["Azerbaijan", "Senegal"]),
     ("What did Sweden provide for Chang'e 6?", ["Negative Ions on Lunar Surface"]),
     ("Who said that outer space is not the private property of a few countries?", ["Fu Cong"]),
@@ -63,7 +66,9 @@ def test_abstains_plainly_with_no_citations(shipped_bot, question):
 def test_answer_fields(shipped_bot):
     answer = shipped_bot.ask("Where will IDSEA be located?")
     assert answer.query.startswith("Where will IDSEA")
-    assert answer.retrieved and all(hasattr(r, "text") and hasattr(r, "article_id") and hasattr(r, "score") for r in answer.retrieved)
+    assert answer.retrieved and all(
+        hasattr(r, "text") and hasattr(r, "article_id") and hasattr(r, "score") for r in answer.retrieved
+    )
     assert [r.score for r in answer.retrieved] == sorted((r.score for r in answer.retrieved), reverse=True)
     assert {"embed", "retrieve", "compose", "total"} <= set(answer.timings)
     assert answer.to_dict()["citations"][0]["quote"] == answer.citations[0].quote
@@ -96,7 +101,8 @@ def test_bot_over_any_folder_builds_on_first_question(tmp_path, embedder):
     articles = tmp_path / "articles"
     articles.mkdir()
     (articles / "rover.txt").write_text(
-        "Rover news\n\nThe Zephyr rover landed in Jezero crater on 3 May 2025. Its drill found banded clay.\n", encoding="utf-8"
+        "Rover news\n\nThe Zephyr rover landed in Jezero crater on 3 May 2025. Its drill found banded clay.\n",
+        encoding="utf-8",
     )
     bot = Bot(knowledge_dir=articles, index_dir=tmp_path / "index", embedder=embedder)
     answer = bot.ask("Where did the Zephyr rover land?")

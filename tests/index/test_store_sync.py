@@ -55,7 +55,9 @@ def test_reopening_from_disk_keeps_the_index(tmp_path, embedder, shipped_article
 
 def test_index_built_with_another_model_is_rebuilt_not_misread(tmp_path, embedder, shipped_article, caplog):
     sync_index([shipped_article], _store(tmp_path / "index", embedder), embedder, progress=False)
-    other = ChromaStore(tmp_path / "index", {"embedding_model": "some-other-model", "dimension": 768, "chunking": "700/150"})
+    other = ChromaStore(
+        tmp_path / "index", {"embedding_model": "some-other-model", "dimension": 768, "chunking": "700/150"}
+    )
     assert not other.signature_matches()
     with caplog.at_level(logging.WARNING):
         report = sync_index([shipped_article], other, embedder, progress=False)

@@ -15,7 +15,9 @@ def test_shipped_article_has_front_matter_and_keeps_its_text(shipped_article):
     assert shipped_article.title == "China to Launch International Space Exploration Association"
     assert shipped_article.metadata["reported"] == "2025-07-01"
     assert shipped_article.metadata["language"] == "en"
-    assert shipped_article.text.startswith(shipped_article.title + "\nCollaborative projects could begin to increase next week.")
+    assert shipped_article.text.startswith(
+        shipped_article.title + "\nCollaborative projects could begin to increase next week."
+    )
     seed = PROJECT_ROOT.parent / "shared" / "seeds" / "000_77ae8feb35aa6cfe.txt"
     if seed.exists():  # every line of the seed body is in the loaded text, as written (CI has shared/ beside the clone)
         body = seed.read_text(encoding="utf-8").split("\n")[3:]
@@ -26,7 +28,9 @@ def test_shipped_article_has_front_matter_and_keeps_its_text(shipped_article):
 
 def test_notes_say_what_they_are_about(shipped_article):
     text = shipped_article.text
-    assert "Note 1, on the International Lunar Research Station: Led by China, with members including Azerbaijan" in text
+    assert (
+        "Note 1, on the International Lunar Research Station: Led by China, with members including Azerbaijan" in text
+    )
     assert "Note 2, on the Global South: The Global South is a synonym" in text
     assert "[^" not in text and "Station1" not in text
 
