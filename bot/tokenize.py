@@ -17,8 +17,10 @@ STOPWORDS = frozenset(
     should so some such than that the their theirs them themselves then there these they this those
     through to too under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves also may might must shall per via s t ll d re ve m
-    tell say said according""".split()
-)
+    tell say said according
+    get gets got getting gotten make makes made making give gives gave given go goes went gone take takes
+    took taken come comes came use uses used know knows knew thing things kind sort type way ones""".split()
+)  # the last two lines: light verbs and filler nouns, which say little about what is asked
 # Question words carry no topic; they still steer answer types in compose.py.
 QUESTION_WORDS = frozenset("what which who whom whose when where why how much many".split())
 
