@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.abstain import Verdict, judge, names_missing_from, query_names
+from bot.abstain import judge, names_missing_from, query_names
 from bot.messages import abstain_message
 from bot.rank import LIST_QUESTION, ScoredSentence, fills_type, question_type, without_expansions
 from bot.retrieve import SearchIndex
@@ -160,10 +160,9 @@ def compose_answer(
 ) -> Answer:
     """The `Answer` for one question (timings and notes are filled in by the caller)."""
     retrieved = [_retrieved(index, chunk, score) for chunk, score in chunk_ranking]
-    verdict = judge(query, ranked[0], index, known_words, threshold) if ranked else Verdict("nothing retrieved", 0.0)
-    if verdict.reason:
-        injection = verdict.reason.startswith("instructions")
-        text = abstain_message(*coverage, injection=injection)
+
+    def abstention(reason: str, confidence: float) -> Answer:
+        text = abstain_message(*coverage, injection=reason.startswith("instructions"))
         return Answer(
             text=text,
             citations=[],
@@ -171,35 +170,24 @@ def compose_answer(
             query=query,
             retrieved=retrieved,
             question=question,
-            confidence=verdict.confidence,
-            notes=[f"abstained: {verdict.reason}"],
+            confidence=confidence,
+            notes=[f"abstained: {reason}"],
         )
+
+    if not ranked:
+        return abstention("nothing retrieved", 0.0)
+    verdict = judge(query, ranked[0], index, known_words, threshold)
+    if verdict.reason:
+        return abstention(verdict.reason, verdict.confidence)
     names = [n for n in query_names(query) if index.is_specific(n)]
     best, missing = pick_best(names, ranked, index)
     if missing:
-        return Answer(
-            text=abstain_message(*coverage),
-            citations=[],
-            abstained=True,
-            query=query,
-            retrieved=retrieved,
-            question=question,
-            confidence=verdict.confidence,
-            notes=[f"abstained: no passage mentions {', '.join(missing)} with the rest of the question"],
-        )
+        return abstention(f"no passage mentions {', '.join(missing)} with the rest of the question", verdict.confidence)
     rows = choose_sentences(question, query, names, best, ranked, index)
     kind = question_type(question)
     if kind in ("when", "number") and not any(fills_type(kind, index.sentences.texts[r], question) for r in rows):
-        return Answer(
-            text=abstain_message(*coverage),
-            citations=[],
-            abstained=True,
-            query=query,
-            retrieved=retrieved,
-            question=question,
-            confidence=verdict.confidence,
-            notes=[f"abstained: the passage that fits holds no {'date' if kind == 'when' else 'number'}"],
-        )
+        fact = "date" if kind == "when" else "number"
+        return abstention(f"the passage that fits holds no {fact}", verdict.confidence)
     text, citations = cite(rows, index, chunk_ranking)
     return Answer(
         text=text,

@@ -38,6 +38,17 @@ def _progress(description: str, quiet: bool):
     return wrap
 
 
+def _write_and_show(out: Path, summary: dict, rows: list, baseline_rows: list, as_json: bool) -> None:
+    """Write the report files, then print summary.json (--json) or the table."""
+    from evals.report import write_outputs
+
+    paths = write_outputs(out, summary, rows, baseline_rows)
+    if as_json:
+        typer.echo(paths["summary.json"].read_text(encoding="utf-8"))
+    else:
+        _print_summary(summary, paths)
+
+
 def _print_summary(summary: dict, paths: dict[str, Path]) -> None:
     from evals.report import fmt
 
@@ -92,7 +103,6 @@ def run_suite(
     except (EvalInputError, OSError) as exc:
         _fail(str(exc))
     from bot import Bot
-    from evals.report import write_outputs
     from knowledge.loaders import ArticleFolderError
     from knowledge.settings import Settings
 
@@ -110,11 +120,7 @@ def run_suite(
         )
     except (EvalInputError, ArticleFolderError) as exc:
         _fail(str(exc))
-    paths = write_outputs(out, summary, rows, baseline_rows)
-    if as_json:
-        typer.echo(paths["summary.json"].read_text(encoding="utf-8"))
-    else:
-        _print_summary(summary, paths)
+    _write_and_show(out, summary, rows, baseline_rows, as_json)
     if not summary["passed"]:
         raise typer.Exit(1)
 
@@ -135,7 +141,6 @@ def run_squad_benchmark(
     from knowledge.settings import go_offline
 
     go_offline()
-    from evals.report import write_outputs
     from evals.runner import EvalInputError
     from evals.squad import run_squad
     from knowledge.loaders import ArticleFolderError
@@ -144,8 +149,4 @@ def run_squad_benchmark(
         summary, rows, baseline_rows = run_squad(file, limit or None, baseline, _progress("SQuAD", as_json))
     except (EvalInputError, ArticleFolderError, OSError) as exc:
         _fail(str(exc))
-    paths = write_outputs(out, summary, rows, baseline_rows)
-    if as_json:
-        typer.echo(paths["summary.json"].read_text(encoding="utf-8"))
-    else:
-        _print_summary(summary, paths)
+    _write_and_show(out, summary, rows, baseline_rows, as_json)

@@ -4,10 +4,8 @@ own tmp_path, and (once per session) the real bundled model and a real Bot over 
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-
 import pytest
+from netguard import block_non_loopback
 
 from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 
@@ -16,35 +14,14 @@ go_offline()  # before sentence-transformers, chromadb or gradio are imported by
 SHIPPED_ARTICLES = PROJECT_ROOT / "knowledge" / "articles"
 
 
-def _loopback(address) -> bool:
-    host = str(address[0]) if isinstance(address, tuple) else str(address)
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Any non-loopback connection fails the test that makes it."""
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
-    def guard(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
-            raise AssertionError(f"test tried to reach the network: {address!r}")
+    def fail(address):
+        raise AssertionError(f"test tried to reach the network: {address!r}")
 
-    def connect(sock, address):
-        guard(sock, address)
-        return real_connect(sock, address)
-
-    def connect_ex(sock, address):
-        guard(sock, address)
-        return real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    block_non_loopback(monkeypatch, fail)
 
 
 @pytest.fixture(autouse=True)

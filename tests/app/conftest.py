@@ -7,13 +7,13 @@ loopback port, so the client and browser tests share its start-up cost.
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from netguard import block_non_loopback
 
 from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 
@@ -32,38 +32,17 @@ The samples will wait in a sealed tube for a later mission.
 """
 
 
-def is_loopback_address(host: str) -> bool:
-    """True for loopback IPs and 'localhost' (a name the guard cannot resolve without the network)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def network_guard():
     """Fail (and record) every non-loopback connection the test process tries: app server included."""
     attempts: list[tuple] = []
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
-    def check(sock: socket.socket, address) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback_address(str(address[0])):
-            attempts.append(tuple(address))
-            raise ConnectionRefusedError(f"network blocked in tests: {address!r}")
-
-    def connect(sock, address):
-        check(sock, address)
-        return real_connect(sock, address)
-
-    def connect_ex(sock, address):
-        check(sock, address)
-        return real_connect_ex(sock, address)
+    def refuse(address) -> None:
+        attempts.append(tuple(address))
+        raise ConnectionRefusedError(f"network blocked in tests: {address!r}")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        block_non_loopback(patch, refuse)
         yield attempts
 
 
