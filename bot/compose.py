@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 
 from bot.abstain import judge, names_missing_from, query_names
+from bot.conversation import find_entities
 from bot.messages import abstain_message
-from bot.rank import LIST_QUESTION, ScoredSentence, fills_type, question_type, without_expansions
+from bot.rank import ANSWER_PATTERNS, LIST_QUESTION, ScoredSentence, fills_type, question_type, without_expansions
 from bot.retrieve import SearchIndex
-from bot.tokenize import tokenize
+from bot.tokenize import STOPWORDS, tokenize, words
 from bot.types import Answer, Citation, RetrievedChunk
 
 MAX_SENTENCES = 4  # a list answer
@@ -129,23 +130,53 @@ def cite(rows: list[int], index: SearchIndex, chunk_ranking: list[tuple[int, flo
     return " ".join(parts), citations
 
 
+_DATE = re.compile(
+    r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s+)?(?:January|February|March|April|May|June|July"
+    r"|August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?,?\s*(?:\d{4})?"
+    r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|August|September|October"
+    r"|November|December)(?:\s+\d{4})?|\b\d{1,2}(?:st|nd|rd|th) centur(?:y|ies)\b|\b(?:1[0-9]|20)\d0s\b|\b(?:1[0-9]|20)\d\d\b"
+)
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|to|into|of)\s+(?:the\s+)?$")
+
+
 def short_answer(question: str, quote: str) -> str:
-    """The phrase of the quote that answers a when/how-many question, when one stands out; else ""."""
+    """The phrase of the quote that answers the question, when one stands out; else "".
+
+    A date for "when", a number for "how many", and otherwise the name in the quote that the
+    question does not already hold, nearest to the words it shares with the question (a place
+    after "in"/"at" for "where"). Used for SQuAD-style exact match; the answer text quotes whole.
+    >>> short_answer("When will IDSEA launch?", "It will launch on Monday, July 7th 2025.")
+    'Monday, July 7th 2025'
+    """
     kind = question_type(question)
+    asked = set(words(question)) - STOPWORDS
     if kind == "when":
-        date = re.search(
-            r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s+)?(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?,?\s*(?:\d{4})?|\b(?:in\s+)?(?:1[5-9]|20)\d\d\b",
-            quote,
-        )
-        return date.group(0).strip(" ,").removeprefix("in ") if date else ""
-    if kind == "number":
-        number = re.search(
-            r"\b\d[\d,.]*(?:\s+(?:million|billion|thousand|percent|%))?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
-            quote,
-            re.I,
-        )
-        return number.group(0) if number else ""
-    return ""
+        spans = [(m.start(), m.group(0).strip(" ,")) for m in _DATE.finditer(quote)]
+    elif kind == "number":
+        spans = [(m.start(), m.group(0)) for m in ANSWER_PATTERNS["number"].finditer(quote)]
+    elif kind in ("who", "where", ""):
+        spans = [(m.start(), m.group(0)) for m in _name_spans(quote)]
+        if kind == "where":
+            spans = [(at, name) for at, name in spans if _PLACE_BEFORE.search(quote[:at])] or spans
+    else:
+        return ""
+    spans = [(at, span) for at, span in spans if not set(words(span)) <= asked]
+    if not spans:
+        return ""
+    shared = [m.start() for m in re.finditer(r"[\w’']{4,}", quote) if set(words(m.group(0))) & asked]
+    if not shared:
+        return spans[0][1]
+    return min(spans, key=lambda s: min(abs(s[0] - at) for at in shared))[1]
+
+
+def _name_spans(text: str):
+    """Names in the text, as match-like objects with .start() and .group(0)."""
+    position = 0
+    for entity in find_entities(text):
+        at = text.find(entity.text, position)
+        if at >= 0:
+            position = at + len(entity.text)
+            yield re.compile(re.escape(entity.text)).search(text, at)
 
 
 def compose_answer(

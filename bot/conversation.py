@@ -186,7 +186,9 @@ def find_entities(text: str) -> list[Entity]:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and _joined(text, tokens[j - 1], tokens[j]):
+        while (
+            j < len(tokens) and _joined(text, tokens[j - 1], tokens[j]) and not _POSSESSIVE_END.search(tokens[j - 1][0])
+        ):
             nxt = tokens[j][0]
             if _is_name_word(nxt) or (nxt.isdigit() and _is_name_word(tokens[j - 1][0])):
                 j += 1
@@ -199,7 +201,7 @@ def find_entities(text: str) -> list[Entity]:
                 j += 2
             else:
                 break
-        span = text[tokens[i][1] : tokens[j - 1][2]]
+        span = _POSSESSIVE_END.sub("", text[tokens[i][1] : tokens[j - 1][2]])  # "IDSEA’s budget" → IDSEA
         parts = span.split()
         person = 2 <= len(parts) <= 3 and all(
             p[:1].isupper() and p.isalpha() and p.lower() not in _NOT_PERSON for p in parts
@@ -207,6 +209,9 @@ def find_entities(text: str) -> list[Entity]:
         entities.append(Entity(span, person=person))
         i = j
     return entities
+
+
+_POSSESSIVE_END = re.compile(r"['’]s$")
 
 
 def _joined(text: str, left: tuple, right: tuple) -> bool:
