@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from bot.messages import EMPTY_QUESTION, NO_ARTICLES, truncated_note
@@ -36,7 +37,7 @@ class Bot:
         overrides = {
             k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None
         }
-        self.settings = Settings.from_env({}, **{**settings.__dict__, **overrides})
+        self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
         self._lock = threading.RLock()
@@ -195,7 +196,7 @@ class Bot:
         )
         timings = {**state["timings"], "compose": _ms(began)}
         timings["total"] = round(sum(timings.values()), 3)
-        return _with(answer, timings=timings, notes=state["notes"] + answer.notes)
+        return replace(answer, timings=timings, notes=state["notes"] + answer.notes)
 
     # --- describing ---------------------------------------------------------------------------
     def articles(self) -> list[Article]:
@@ -228,8 +229,3 @@ class Bot:
 def _ms(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 3)
 
-
-def _with(answer: Answer, **changes) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, **changes)
