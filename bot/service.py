@@ -228,4 +228,3 @@ class Bot:
 
 def _ms(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 3)
-
