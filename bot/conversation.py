@@ -253,7 +253,7 @@ def standalone_query(question: str, history: list[dict] | None = None) -> str:
     """The retrieval query for `question` in the context of `history` (role/content dicts).
 
     >>> standalone_query("Who set it up?", [{"role": "user", "content": "What is the Deep Space Exploration Laboratory?"}])
-    'Who set up the Deep Space Exploration Laboratory?'
+    'Who set up Deep Space Exploration Laboratory?'
     """
     turns = [m for m in history or [] if isinstance(m, dict) and isinstance(m.get("content"), str)]
     previous: list[str] = []  # standalone forms of earlier user questions
