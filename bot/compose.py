@@ -113,19 +113,7 @@ def cite(rows: list[int], index: SearchIndex, chunk_ranking: list[tuple[int, flo
         holders = index.chunk_of_sentence[row]
         whole = [c for c in holders if index.chunks[c].start <= start and end <= index.chunks[c].end] or holders
         chunk = index.chunks[min(whole, key=lambda c: retrieved_rank.get(c, len(retrieved_rank) + c))]
-        citations.append(
-            Citation(
-                number=number,
-                article_id=article_id,
-                title=chunk.title,
-                quote=quote,
-                start=start,
-                end=end,
-                text=chunk.text,
-                chunk_start=chunk.start,
-                date=chunk.date,
-            )
-        )
+        citations.append(Citation.quoting(number, chunk, start, end, quote))
         parts.append(f"{quote} [{number}]")
     return " ".join(parts), citations
 

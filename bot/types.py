@@ -36,6 +36,22 @@ class Citation:
     chunk_start: int = 0
     date: str = ""
 
+    @classmethod
+    def quoting(cls, number: int, chunk, start: int, end: int, quote: str) -> Citation:
+        """Citation `number` for `quote` at [start, end) of the article, inside `chunk` (an index
+        `Chunk` or a `RetrievedChunk`: anything with article_id, title, text, start and date)."""
+        return cls(
+            number=number,
+            article_id=chunk.article_id,
+            title=chunk.title,
+            quote=quote,
+            start=start,
+            end=end,
+            text=chunk.text,
+            chunk_start=chunk.start,
+            date=chunk.date,
+        )
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -138,14 +138,4 @@ class BaselineBot:
         vectors = np.stack(vectors)
         query = np.asarray(self._embedder.embed_query(question), dtype=np.float32)
         chunk, start, end, sentence = candidates[int(np.argmax(vectors @ query))]
-        return Citation(
-            number=1,
-            article_id=chunk.article_id,
-            title=chunk.title,
-            quote=sentence,
-            start=start,
-            end=end,
-            text=chunk.text,
-            chunk_start=chunk.start,
-            date=chunk.date,
-        )
+        return Citation.quoting(1, chunk, start, end, sentence)
