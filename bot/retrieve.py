@@ -50,6 +50,15 @@ class SearchIndex:
     squashed_text: str = ""  # every article, letters and digits only: for "is this exact name mentioned?"
     known_words: set[str] = field(default_factory=set)  # every normalised word of the articles, also accent-folded
     _folded_sentences: list[str] | None = None
+    rows_of_chunk: list[list[int]] = field(default_factory=list)  # chunk index → its sentence rows
+
+    def __post_init__(self) -> None:
+        if not self.rows_of_chunk:
+            self.rows_of_chunk = [[] for _ in self.chunks]
+            for row, holders in enumerate(self.chunk_of_sentence):
+                for chunk in holders:
+                    self.rows_of_chunk[chunk].append(row)
+
     acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name it stands for, or ""
 
     @classmethod
