@@ -11,8 +11,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from index.chunking import split_into_chunks, split_into_sentences
 from index.embeddings import Embedder
 from index.store import Store
@@ -106,8 +104,3 @@ def _plan(article: Article, chunk_size: int, chunk_overlap: int) -> tuple[list, 
         for n, (s, e) in enumerate(split_into_sentences(article.text))
     ]
     return chunks, rows
-
-
-def empty_vectors(dimension: int) -> np.ndarray:
-    """A (0, dimension) float32 array, for stores that hold nothing yet."""
-    return np.zeros((0, dimension), dtype=np.float32)

@@ -89,5 +89,5 @@ class Settings:
 
     @staticmethod
     def describe() -> dict[str, str]:
-        """Field name → one-line description, for `--help` and the README."""
+        """Field name → one-line description (the README documents each; a test checks)."""
         return {f.name: f.metadata["help"] for f in fields(Settings)}

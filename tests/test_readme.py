@@ -59,3 +59,10 @@ def test_dsqa_commands_named_in_readme_exist():
             timeout=60,
         )
         assert result.returncode == 0, (command, result.stderr)
+
+
+def test_every_setting_is_documented():
+    from knowledge.settings import Settings
+
+    for name in Settings.describe():
+        assert f"| `{name}` | `DSQA_{name.upper()}` |" in README, name
