@@ -6,6 +6,24 @@ Plain frozen dataclasses with `to_dict()` for JSON; building them is `bot/compos
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class AnswerMode(StrEnum):
+    """Who wrote the shown text: quoted sentences (the default) or a verified LLM answer."""
+
+    EXTRACTIVE = "extractive"
+    LLM = "llm"
+
+
+class AbstainReason(StrEnum):
+    """Why the bot did not answer; one of these, never free text (details go into `Answer.notes`)."""
+
+    OFF_TOPIC = "off-topic"  # the articles are about something else
+    NOT_STATED = "not-stated"  # on topic, but no passage states the answer
+    FALSE_PREMISE = "false-premise"  # the question assumes something the articles do not say
+    INSTRUCTION = "instruction"  # instructions to the bot, not a question about the articles
+    UNCLEAR = "unclear"  # gibberish, or a reference ("it") with nothing to point back to
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class Citation:
     text: str
     chunk_start: int = 0
     date: str = ""
+    page: int | None = None  # 1-based page of the quote, for paged sources (PDF); None otherwise
 
     @classmethod
     def quoting(cls, number: int, chunk, start: int, end: int, quote: str) -> Citation:
@@ -71,6 +90,8 @@ class Answer:
     short_answer: str = ""
     confidence: float = 0.0
     notes: list[str] = field(default_factory=list)
+    mode: AnswerMode = AnswerMode.EXTRACTIVE
+    abstain_reason: AbstainReason | None = None  # set exactly when `abstained`
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (used by `dsqa ask --json`, the eval results and the web API)."""
@@ -79,9 +100,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class ArticleSummary:
-    """One indexed article, for a "what I know" panel: title, reported date, number of chunks."""
+    """One indexed document, for a "what I know" panel: title, reported date, passages, format, pages."""
 
     article_id: str
     title: str
     date: str
-    chunks: int
+    chunks: int  # passages the index holds for it
+    format: str = ""  # file suffix without the dot: "md", "pdf", …
+    pages: int | None = None  # for paged formats (PDF)
