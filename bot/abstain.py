@@ -15,7 +15,7 @@ from bot.aliases import ALIASES
 from bot.conversation import find_entities
 from bot.rank import ScoredSentence, without_expansions
 from bot.retrieve import SearchIndex
-from bot.tokenize import STOPWORDS, fold, words
+from index.lexical import STOPWORDS, fold, words
 
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|rules|prompts?|guidelines|directions|context)\b"

@@ -14,8 +14,8 @@ from bot.conversation import find_entities
 from bot.messages import abstain_message
 from bot.rank import ANSWER_PATTERNS, LIST_QUESTION, ScoredSentence, fills_type, question_type, without_expansions
 from bot.retrieve import SearchIndex
-from bot.tokenize import STOPWORDS, tokenize, words
 from bot.types import Answer, Citation, RetrievedChunk
+from index.lexical import STOPWORDS, tokenize, words
 
 MAX_SENTENCES = 4  # a list answer
 MAX_PLAIN_SENTENCES = 2  # any other answer, unless its own rules (a list line, a quote) need more

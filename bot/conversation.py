@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.tokenize import STOPWORDS
+from index.lexical import STOPWORDS
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[A-Za-z0-9][\w’'\-.]*[\w]|[A-Za-z0-9]")
 _NAME_INNER = {"of", "de", "du", "la", "von", "van", "del", "da"}

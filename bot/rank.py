@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.conversation import find_entities
 from bot.retrieve import SearchIndex
-from bot.tokenize import tokenize, words
+from index.lexical import tokenize, words
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"

@@ -19,7 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from bot.conversation import find_entities
-from bot.tokenize import fold, tokenize, words
+from index.lexical import fold, tokenize, words
 from index.store import SentenceTable, Store
 from index.types import Chunk
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.retrieve import reciprocal_rank_fusion
-from bot.tokenize import repair_typos, tokenize
+from bot.tokenize import repair_typos
+from index.lexical import tokenize
 
 
 def _top_texts(bot, query, k=3):

@@ -1,0 +1,77 @@
+"""Search tokens, the same for documents (at index time) and questions: lower-case, curly quotes
+folded, English stop words dropped, Snowball stems, and Chinese characters as single characters plus
+bigrams (so 合肥 matches 合肥市). No model, no network; query-side spelling repair is in `bot/`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most
+    my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves also may might must shall per via s t ll d re ve m
+    tell say said according
+    get gets got getting gotten make makes made making give gives gave given go goes went gone take takes
+    took taken come comes came use uses used know knows knew thing things kind sort type way ones""".split()
+)  # the last two lines: light verbs and filler nouns, which say little about what is asked
+# Question words carry no topic; they still steer answer types in compose.py.
+QUESTION_WORDS = frozenset("what which who whom whose when where why how much many".split())
+
+_CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[^\W_{_CJK_RANGE}]+(?:'[^\W_{_CJK_RANGE}]+)*|[{_CJK_RANGE}]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC, curly quotes and dashes folded: `normalise("Chang’e") == "chang'e"`."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("’", "'").replace("‘", "'").replace("`", "'").replace("–", "-").replace("—", "-")
+
+
+def fold(text: str) -> str:
+    """Normalised, accents and everything but letters and digits dropped: `fold("Türkiye") == "turkiye"`."""
+    plain = unicodedata.normalize("NFKD", normalise(text))
+    return "".join(ch for ch in plain if ch.isalnum())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """Snowball stem of one lower-case word (`stem("launches") == "launch"`)."""
+    return _stemmer().stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Normalised word tokens, possessive 's removed, stop words kept: `words("IDSEA's")` → ['idsea']."""
+    found = []
+    for token in _WORD.findall(normalise(text)):
+        if _CJK.match(token):
+            found.append(token)
+            continue
+        token = re.sub(r"'s$", "", token)
+        found.extend(part for part in token.split("'") if part) if token.count("'") > 1 else found.append(token)
+    return found
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of a text. `tokenize("Where is 合肥市?")` → ['合', '肥', '市', '合肥', '肥市']."""
+    tokens: list[str] = []
+    for word in words(text):
+        if _CJK.match(word):
+            tokens.extend(word)
+            tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
+        elif word not in STOPWORDS and word not in QUESTION_WORDS:
+            tokens.append(stem(word.replace("'", "")))  # chang'e → change → chang, so "Change 7" matches
+    return tokens
