@@ -1,234 +1,197 @@
-"""Compose the answer: pick the sentence(s) that answer the question, quote them verbatim with
-`[n]` markers, and attach one `Citation` per marker; or abstain, naming what the articles cover.
+"""Compose the `Answer`: decide with one calibrated score whether the articles hold the answer, then
+lead with the short answer the reader found (a date, name or number) and quote the sentence that
+holds it verbatim with its `[n]` marker; or decline with a typed reason and say what the articles cover.
 
-A list line is quoted whole, a sentence that ends in ":" brings the one it introduces, and a
-who/when/where question missing its fact in the best sentence takes the neighbour that holds it.
+The score is a logistic model over the ranker's and the reader's outputs, trained and thresholded on
+a calibration split by `make train` (`evals/training/calibrate.py`); the reason only describes the
+decline, it never makes it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from bot.abstain import judge, names_missing_from, query_names
-from bot.conversation import find_entities
+import numpy as np
+
 from bot.messages import abstain_message
-from bot.rank import ANSWER_PATTERNS, LIST_QUESTION, ScoredSentence, fills_type, question_type, without_expansions
+from bot.rank import MODELS, LinearModel
+from bot.read import Reading
 from bot.retrieve import SearchIndex
-from bot.types import Answer, Citation, RetrievedChunk
-from index.lexical import STOPWORDS, tokenize, words
+from bot.stages import AnswerType, QuestionAnalysis
+from bot.types import AbstainReason, Answer, Citation, RetrievedChunk
+from index.lexical import tokenize
 
-MAX_SENTENCES = 4  # a list answer
-MAX_PLAIN_SENTENCES = 2  # any other answer, unless its own rules (a list line, a quote) need more
-CLOSE_RUNNER_UP = 0.92  # a runner-up this close to the best sentence is as likely to be the answer
-
-
-_PRONOUN_START = re.compile(r"[\"“‘']?(?:He|She|They|It|His|Her|Their|Its)\b")
+CALIBRATION_FEATURES = ("rank", "margin", "span", "null", "dense", "overlap_window", "missing_idf", "unknown")
+MAX_SHORT_WORDS = 12  # a longer span is a clause, not a short answer: the quote says it better
+LEAD_SENTENCES = 3  # an overview quotes an article's opening sentences
 
 
-def pick_best(
-    names: list[str], ranked: list[ScoredSentence], index: SearchIndex, depth: int = 8
-) -> tuple[ScoredSentence, list[str]]:
-    """The best-ranked sentence whose passage mentions every specific name the question gives, or
-    else the one missing the fewest (with the names it misses: then the bot abstains)."""
-    fewest: tuple[ScoredSentence, list[str]] | None = None
-    for candidate in ranked[:depth]:
-        missing = names_missing_from(names, index.passage([candidate.row]), index.acronyms)
-        if not missing:
-            return candidate, []
-        if fewest is None or len(missing) < len(fewest[1]):
-            fewest = (candidate, missing)
-    return fewest if fewest else (ranked[0], [])
+@dataclass(frozen=True)
+class Verdict:
+    """The decision for one question: the reading to answer from, or a reason not to."""
+
+    confidence: float
+    reading: Reading | None
+    reason: AbstainReason | None
 
 
-def choose_sentences(
-    question: str, query: str, names: list[str], best: ScoredSentence, ranked: list[ScoredSentence], index: SearchIndex
-) -> list[int]:
-    """Sentence rows that together answer the question, in reading order."""
-    chosen = [best.row]
-    texts = index.sentences.texts
-    if index.line_label(best.row):
-        line = index.sentence_line[best.row]  # a labelled list line ("Chang’e 8: …") is one answer
-        chosen += [r for r, other in enumerate(index.sentence_line) if other == line and r != best.row]
-    if texts[best.row].rstrip().endswith(":"):  # "… stated the following:" → what follows it
-        follow = [r.row for r in ranked[:10] if index.sentence_intro[r.row] == best.row]
-        chosen.append(follow[0] if follow else best.row + 1) if follow or _same_article(
-            index, best.row, best.row + 1
-        ) else None
-    kind = question_type(question)
-    intro = index.sentence_intro[best.row]
-    if intro >= 0 and (
-        names_missing_from(names, texts[best.row], index.acronyms)
-        or (kind == "who" and not fills_type(kind, texts[best.row], question))
-    ):
-        chosen.append(intro)  # the quote's speaker, the list's subject
-    antecedent = index.sentence_antecedent[best.row]
-    if antecedent >= 0 and kind == "who" and _PRONOUN_START.match(texts[best.row]):
-        chosen.append(antecedent)  # "He appointed …": who "he" is stands in the sentence before
-    if kind in ("who", "when", "where", "number") and not any(fills_type(kind, texts[r], question) for r in chosen):
-        for offset in (-1, 1, -2, 2):  # the fact may sit in the next or previous sentence of the paragraph
-            neighbour = best.row + offset
-            if _same_line(index, best.row, neighbour) and fills_type(kind, texts[neighbour], question):
-                chosen.append(neighbour)
-                break
-    # A close runner-up joins only when it adds something: more of a list, or words of the query the
-    # chosen sentences (with their context) leave uncovered.
-    listing = bool(LIST_QUESTION.search(question))
-    wanted = set(tokenize(without_expansions(query)))
-    covered = set().union(*(index.sentence_tokens[r] | index.sentence_context[r] for r in chosen))
-    limit = MAX_SENTENCES if listing else max(len(set(chosen)), MAX_PLAIN_SENTENCES)
-    for other in ranked[:6]:
-        if len(set(chosen)) >= limit:
-            break
-        if other.row in chosen or other.lexical <= 0 or other.score < (0.8 if listing else 0.92) * best.score:
-            continue
-        adds = (wanted & index.sentence_tokens[other.row]) - covered
-        same_paragraph = any(index.sentence_line[other.row] == index.sentence_line[r] for r in chosen)
-        close = other.score >= CLOSE_RUNNER_UP * best.score
-        if (listing or adds or same_paragraph or close) and not names_missing_from(
-            names, index.passage([other.row]), index.acronyms
-        ):
-            chosen.append(other.row)
-            covered |= index.sentence_tokens[other.row] | index.sentence_context[other.row]
-    return sorted(set(chosen), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0]))
-
-
-def _same_line(index: SearchIndex, row: int, other: int) -> bool:
-    return 0 <= other < len(index.sentences.ids) and index.sentence_line[other] == index.sentence_line[row]
-
-
-def _same_article(index: SearchIndex, row: int, other: int) -> bool:
+def calibration_features(reading: Reading) -> tuple[float, ...]:
+    """The `CALIBRATION_FEATURES` of one reading."""
+    c = reading.candidate
     return (
-        0 <= other < len(index.sentences.ids) and index.sentences.article_ids[other] == index.sentences.article_ids[row]
+        c.score,
+        reading.margin if reading.has_span else -10.0,
+        reading.span_score,
+        reading.null_score,
+        c.feature("dense"),
+        c.feature("overlap_window"),
+        c.feature("missing_idf"),
+        c.feature("unknown"),
     )
 
 
-def cite(rows: list[int], index: SearchIndex, chunk_ranking: list[tuple[int, float]]) -> tuple[str, list[Citation]]:
+class AnswerComposer:
+    """Decides and writes answers. `threshold`: the calibrated confidence below which it declines."""
+
+    def __init__(self, calibrator: LinearModel, threshold: float):
+        if tuple(calibrator.names) != CALIBRATION_FEATURES:
+            raise ValueError("calibrator features do not match: run `make train`")
+        self.calibrator, self.threshold = calibrator, threshold
+
+    @classmethod
+    def bundled(cls, threshold: float | None = None) -> AnswerComposer:
+        """The calibrator `make train` ships, with its calibrated threshold unless one is given."""
+        import json
+
+        path = MODELS / "calibrator.json"
+        calibrated = json.loads(path.read_text(encoding="utf-8"))["threshold"]
+        return cls(LinearModel.load(path), calibrated if threshold is None else threshold)
+
+    def decide(self, readings: list[Reading], query: str, index: SearchIndex, known_words: frozenset[str]) -> Verdict:
+        """Answer from the most confident reading, or decline with the reason that describes why."""
+        if not readings:
+            return Verdict(0.0, None, AbstainReason.OFF_TOPIC)
+        scores = self.calibrator.probability(np.asarray([calibration_features(r) for r in readings]))
+        best = int(np.argmax(scores))
+        confidence, reading = float(scores[best]), readings[best]
+        if confidence >= self.threshold:
+            return Verdict(confidence, reading, None)
+        return Verdict(confidence, reading, _reason(query, reading, index, known_words))
+
+    def compose(
+        self,
+        analysis: QuestionAnalysis,
+        query: str,
+        verdict: Verdict,
+        index: SearchIndex,
+        rows_of_span: list[int],
+        retrieved: list[RetrievedChunk],
+    ) -> Answer:
+        """The `Answer` for a verdict to answer (`rows_of_span`: the sentences to quote)."""
+        reading = verdict.reading
+        text, citations = cite(rows_of_span, index, retrieved)
+        short = ""
+        if reading is not None and reading.has_span:
+            article = index.article_texts[index.sentences.article_ids[reading.candidate.row]]
+            short = article[reading.start : reading.end]
+            quotes = " ".join(c.quote for c in citations)
+            if _worth_leading(short, quotes, analysis):
+                text = f"{escape_markers(short)} [1]\n\n{text}"
+        return Answer(
+            text=text,
+            citations=citations,
+            abstained=False,
+            query=query,
+            retrieved=retrieved,
+            question=analysis.text,
+            short_answer=short,
+            confidence=verdict.confidence,
+        )
+
+
+def overview_rows(article_id: str, index: SearchIndex) -> list[int]:
+    """An article's opening sentences after its title line: what "summarize the article" quotes."""
+    first = index.first_row_of(article_id)
+    rows = []
+    for row in range(first + 1, len(index.sentences.ids)):
+        if not index.same_article(first, row) or len(rows) == LEAD_SENTENCES:
+            break
+        rows.append(row)
+    return rows or [first]
+
+
+def declined(
+    reason: AbstainReason,
+    analysis: QuestionAnalysis,
+    query: str,
+    titles: list[str],
+    confidence: float = 0.0,
+    retrieved: list[RetrievedChunk] | None = None,
+    word: str = "",
+) -> Answer:
+    """An `Answer` that declines, with no citations; `word` is what an unclear question pointed at."""
+    return Answer(
+        text=abstain_message(reason, titles, analysis.language, word),
+        citations=[],
+        abstained=True,
+        query=query,
+        retrieved=retrieved or [],
+        question=analysis.text,
+        confidence=confidence,
+        abstain_reason=reason,
+        notes=[f"abstained: {reason.value}"],
+    )
+
+
+def cite(rows: list[int], index: SearchIndex, retrieved: list[RetrievedChunk]) -> tuple[str, list[Citation]]:
     """Answer text with `[n]` after each quoted sentence, and the matching citations."""
-    retrieved_rank = {chunk: rank for rank, (chunk, _) in enumerate(chunk_ranking)}
+    retrieved_ids = [r.id for r in retrieved]
     parts, citations = [], []
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(
+        sorted(set(rows), key=lambda r: (index.sentences.article_ids[r], index.sentences.spans[r][0])), start=1
+    ):
         start, end = index.sentences.spans[row]
-        article_id = index.sentences.article_ids[row]
-        quote = index.article_texts[article_id][start:end]
+        quote = index.article_texts[index.sentences.article_ids[row]][start:end]
         holders = index.chunk_of_sentence[row]
         whole = [c for c in holders if index.chunks[c].start <= start and end <= index.chunks[c].end] or holders
-        chunk = index.chunks[min(whole, key=lambda c: retrieved_rank.get(c, len(retrieved_rank) + c))]
-        citations.append(Citation.quoting(number, chunk, start, end, quote))
-        parts.append(f"{quote} [{number}]")
+        rank = {chunk_id: i for i, chunk_id in enumerate(retrieved_ids)}
+        chunk = index.chunks[min(whole, key=lambda c: rank.get(index.chunks[c].id, len(rank) + c))]
+        citation = Citation.quoting(number, chunk, start, end, quote)
+        pages = getattr(index.sentences, "pages", None)
+        if pages is not None and pages[row]:
+            citation = Citation(**{**citation.__dict__, "page": int(pages[row])})
+        citations.append(citation)
+        parts.append(f"{escape_markers(quote)} [{number}]")
     return " ".join(parts), citations
 
 
-_DATE = re.compile(
-    r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s+)?(?:January|February|March|April|May|June|July"
-    r"|August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?,?\s*(?:\d{4})?"
-    r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|August|September|October"
-    r"|November|December)(?:\s+\d{4})?|\b\d{1,2}(?:st|nd|rd|th) centur(?:y|ies)\b|\b(?:1[0-9]|20)\d0s\b|\b(?:1[0-9]|20)\d\d\b"
-)
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|to|into|of)\s+(?:the\s+)?$")
+def escape_markers(text: str) -> str:
+    """An article's own bracketed numbers ("[3]") written with full-width brackets, so that only the
+    bot's markers read as citations."""
+    return re.sub(r"\[(\d+)\]", r"［\1］", text)
 
 
-def short_answer(question: str, quote: str) -> str:
-    """The phrase of the quote that answers the question, when one stands out; else "".
-
-    A date for "when", a number for "how many", and otherwise the name in the quote that the
-    question does not already hold, nearest to the words it shares with the question (a place
-    after "in"/"at" for "where"). Used for SQuAD-style exact match; the answer text quotes whole.
-    >>> short_answer("When will IDSEA launch?", "It will launch on Monday, July 7th 2025.")
-    'Monday, July 7th 2025'
-    """
-    kind = question_type(question)
-    asked = set(words(question)) - STOPWORDS
-    if kind == "when":
-        spans = [(m.start(), m.group(0).strip(" ,")) for m in _DATE.finditer(quote)]
-    elif kind == "number":
-        spans = [(m.start(), m.group(0)) for m in ANSWER_PATTERNS["number"].finditer(quote)]
-    elif kind in ("who", "where", ""):
-        spans = [(m.start(), m.group(0)) for m in _name_spans(quote)]
-        if kind == "where":
-            spans = [(at, name) for at, name in spans if _PLACE_BEFORE.search(quote[:at])] or spans
-    else:
-        return ""
-    spans = [(at, span) for at, span in spans if not set(words(span)) <= asked]
-    if not spans:
-        return ""
-    shared = [m.start() for m in re.finditer(r"[\w’']{4,}", quote) if set(words(m.group(0))) & asked]
-    if not shared:
-        return spans[0][1]
-    return min(spans, key=lambda s: min(abs(s[0] - at) for at in shared))[1]
-
-
-def _name_spans(text: str):
-    """Names in the text, as match-like objects with .start() and .group(0)."""
-    position = 0
-    for entity in find_entities(text):
-        at = text.find(entity.text, position)
-        if at >= 0:
-            position = at + len(entity.text)
-            yield re.compile(re.escape(entity.text)).search(text, at)
-
-
-def compose_answer(
-    question: str,
-    query: str,
-    ranked: list[ScoredSentence],
-    chunk_ranking: list[tuple[int, float]],
-    index: SearchIndex,
-    known_words: frozenset[str],
-    threshold: float,
-    coverage: tuple[list[str], list[str]],
-) -> Answer:
-    """The `Answer` for one question (timings and notes are filled in by the caller)."""
-    retrieved = [_retrieved(index, chunk, score) for chunk, score in chunk_ranking]
-
-    def abstention(reason: str, confidence: float) -> Answer:
-        text = abstain_message(*coverage, injection=reason.startswith("instructions"))
-        return Answer(
-            text=text,
-            citations=[],
-            abstained=True,
-            query=query,
-            retrieved=retrieved,
-            question=question,
-            confidence=confidence,
-            notes=[f"abstained: {reason}"],
-        )
-
-    if not ranked:
-        return abstention("nothing retrieved", 0.0)
-    verdict = judge(query, ranked[0], index, known_words, threshold)
-    if verdict.reason:
-        return abstention(verdict.reason, verdict.confidence)
-    names = [n for n in query_names(query) if index.is_specific(n)]
-    best, missing = pick_best(names, ranked, index)
-    if missing:
-        return abstention(f"no passage mentions {', '.join(missing)} with the rest of the question", verdict.confidence)
-    rows = choose_sentences(question, query, names, best, ranked, index)
-    kind = question_type(question)
-    if kind in ("when", "number") and not any(fills_type(kind, index.sentences.texts[r], question) for r in rows):
-        fact = "date" if kind == "when" else "number"
-        return abstention(f"the passage that fits holds no {fact}", verdict.confidence)
-    text, citations = cite(rows, index, chunk_ranking)
-    return Answer(
-        text=text,
-        citations=citations,
-        abstained=False,
-        query=query,
-        retrieved=retrieved,
-        question=question,
-        short_answer=short_answer(question, index.sentences.texts[best.row]),
-        confidence=verdict.confidence,
+def _worth_leading(short: str, quotes: str, analysis: QuestionAnalysis) -> bool:
+    """Lead with the span when it is a short answer of its own, not the whole quote or a clause."""
+    return (
+        analysis.answer_type is not AnswerType.DESCRIPTION
+        and 0 < len(short.split()) <= MAX_SHORT_WORDS
+        and len(short) < 0.8 * len(quotes)
     )
 
 
-def _retrieved(index: SearchIndex, chunk_index: int, score: float) -> RetrievedChunk:
-    chunk = index.chunks[chunk_index]
-    return RetrievedChunk(
-        id=chunk.id,
-        article_id=chunk.article_id,
-        title=chunk.title,
-        text=chunk.text,
-        start=chunk.start,
-        end=chunk.end,
-        score=score,
-        date=chunk.date,
-    )
+def _reason(query: str, reading: Reading, index: SearchIndex, known_words: frozenset[str]) -> AbstainReason:
+    """Describe a decline: gibberish, off the articles' topic, a premise they contradict, or not stated."""
+    from index.lexical import words
+
+    typed = [w for w in words(query) if len(w) >= 3 and w.isalpha()]
+    known = [w for w in typed if w in index.vocabulary or w in known_words]
+    if typed and len(known) * 2 < len(typed):
+        return AbstainReason.UNCLEAR
+    candidate = reading.candidate
+    if candidate.feature("overlap_window") == 0.0 or candidate.feature("unknown") >= 0.5:
+        return AbstainReason.OFF_TOPIC
+    if candidate.feature("missing_idf") >= 0.9 and tokenize(query):
+        return AbstainReason.FALSE_PREMISE
+    return AbstainReason.NOT_STATED

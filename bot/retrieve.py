@@ -1,8 +1,9 @@
 """Hybrid retrieval: dense (Chroma, chunk vectors), dense (in-memory sentence vectors) and BM25
-(`bm25s`), fused by reciprocal rank. `HybridRetriever` is a LangChain `BaseRetriever`.
+(`bm25s`), fused by reciprocal rank, plus an optional conversation topic prior as a fourth ranking.
+`HybridRetriever` is a LangChain `BaseRetriever`; `retrieve_passages` is what the answer path calls.
 
-`SearchIndex` is the in-memory side of one index: chunks, BM25, sentence vectors and the corpus
-vocabulary (for typo repair and acronym casing). Only the question is embedded per query.
+`SearchIndex` is the in-memory side of one index: chunks, sentences with their vectors, BM25 and the
+corpus vocabulary (for spelling repair). Only the question is embedded per query.
 """
 
 from __future__ import annotations
@@ -18,17 +19,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from bot.conversation import find_entities
-from index.lexical import fold, tokenize, words
+from index.lexical import tokenize, words
 from index.store import SentenceTable, Store
 from index.types import Chunk
-
-# "Chang’e 8: Pakistan …" — a short label that every sentence of its line is about.
-_LABEL = re.compile(r"([A-Z\u3400-\u9fff][^:\n.!?()\[\]]{0,39}):\s")
-# A sentence opening with a pronoun or a bare definite noun ("The association …") continues the one before.
-_ANAPHORIC = re.compile(
-    r"[\"“‘']?(?:(?:The|This|That|These|Those)\s+[a-z]+\b(?!\s+(?:of|[A-Z]))|It|Its|They|Their|He|She|His|Her)\b"
-)
 
 
 @dataclass
@@ -42,15 +35,10 @@ class SearchIndex:
     idf: dict[str, float]  # search token → inverse sentence frequency
     sentence_tokens: list[frozenset[str]]
     chunk_of_sentence: list[list[int]]  # sentence row → indexes of chunks holding it
-    sentence_line: list[tuple[str, int]]  # sentence row → (article id, line number)
-    sentence_context: list[frozenset[str]]  # tokens of a list line's label ("Chang’e 8: …") or of the antecedent
-    sentence_antecedent: list[int]  # row of the sentence an anaphoric one ("The association …") refers back to, or -1
-    sentence_intro: list[int]  # row of the "… stated the following:" sentence introducing a quote or list item, or -1
     article_texts: dict[str, str]
-    squashed_text: str = ""  # every article, letters and digits only: for "is this exact name mentioned?"
-    known_words: set[str] = field(default_factory=set)  # every normalised word of the articles, also accent-folded
-    _folded_sentences: list[str] | None = None
     rows_of_chunk: list[list[int]] = field(default_factory=list)  # chunk index → its sentence rows
+    _row_of_text: dict[str, int] | None = None
+    _first_rows: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.rows_of_chunk:
@@ -58,8 +46,6 @@ class SearchIndex:
             for row, holders in enumerate(self.chunk_of_sentence):
                 for chunk in holders:
                     self.rows_of_chunk[chunk].append(row)
-
-    acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name it stands for, or ""
 
     @classmethod
     def load(cls, store: Store, article_texts: dict[str, str]) -> SearchIndex:
@@ -71,7 +57,6 @@ class SearchIndex:
         bm25 = bm25s.BM25()
         if chunks:
             bm25.index([tokenize(f"{c.title}\n{c.text}") or [""] for c in chunks], show_progress=False)
-        vocabulary = _spellings(article_texts.values())
         sentence_tokens = [frozenset(tokenize(t)) for t in sentences.texts]
         df = Counter(token for tokens in sentence_tokens for token in tokens)
         n = max(len(sentence_tokens), 1)
@@ -83,93 +68,9 @@ class SearchIndex:
             [i for i in by_article.get(article_id, []) if chunks[i].start < e and s < chunks[i].end]
             for article_id, (s, e) in zip(sentences.article_ids, sentences.spans, strict=True)
         ]
-        lines, contexts, antecedents = [], [], []
-        for row, (article_id, (start, _)) in enumerate(zip(sentences.article_ids, sentences.spans, strict=True)):
-            text = article_texts.get(article_id, "")
-            line_start = text.rfind("\n", 0, start) + 1
-            lines.append((article_id, text.count("\n", 0, start)))
-            label = _line_label(text, line_start)
-            context = set(tokenize(label))
-            # "The association is set to be located in Hefei": what "the association" is comes before.
-            previous = row - 1
-            follows = (
-                previous >= 0
-                and sentences.article_ids[previous] == article_id
-                and line_start <= sentences.spans[previous][0]
-                and _ANAPHORIC.match(sentences.texts[row]) is not None
-            )
-            if follows:  # only the names it may refer to, not everything the sentence before says
-                context |= set(tokenize(" ".join(e.text for e in find_entities(sentences.texts[previous]))))
-            antecedents.append(previous if follows else -1)
-            contexts.append(context)
-        acronyms = _acronyms(article_texts.values())
-        for row, text in enumerate(sentences.texts):  # "International Lunar Research Station" also reads "ILRS"
-            folded = fold(text)
-            spelled = {
-                t for acronym, name in acronyms.items() if name and fold(name) in folded for t in tokenize(acronym)
-            }
-            if spelled:
-                sentence_tokens[row] = sentence_tokens[row] | spelled
-        intros = _introductions(sentences, lines, article_texts)
-        for row, intro in enumerate(intros):
-            if intro >= 0:  # a quote or list item is about what its introduction names
-                contexts[row] |= sentence_tokens[intro]
-        contexts = [frozenset(c) for c in contexts]
         return cls(
-            chunks,
-            sentences,
-            bm25,
-            vocabulary,
-            idf,
-            sentence_tokens,
-            holders,
-            lines,
-            contexts,
-            antecedents,
-            intros,
-            article_texts,
-            squashed_text="\n".join(fold(t) for t in article_texts.values()),
-            known_words=set(vocabulary) | {fold(w) for w in vocabulary},
-            acronyms=acronyms,
+            chunks, sentences, bm25, _spellings(article_texts.values()), idf, sentence_tokens, holders, article_texts
         )
-
-    def is_specific(self, name: str) -> bool:
-        """A name few sentences mention (under 10%): a question naming it must be answered by a
-        passage that names it too. "China" in an article about China is background, not a filter."""
-        folded = fold(name)
-        if not folded or not self.sentences.texts:
-            return False
-        if self._folded_sentences is None:
-            self._folded_sentences = [fold(t) for t in self.sentences.texts]
-        hits = sum(1 for t in self._folded_sentences if folded in t)
-        return hits < max(1.0, 0.1 * len(self._folded_sentences))
-
-    def line_label(self, row: int) -> str:
-        """The short label opening this sentence's line ("Chang’e 8" in "Chang’e 8: …"), or ""."""
-        article_id, (start, _) = self.sentences.article_ids[row], self.sentences.spans[row]
-        text = self.article_texts.get(article_id, "")
-        return _line_label(text, text.rfind("\n", 0, start) + 1)
-
-    def passage(self, rows: list[int]) -> str:
-        """The sentences at `rows` with what they lean on: their list line's label and antecedent."""
-        parts = []
-        for row in rows:
-            if label := self.line_label(row):
-                parts.append(label)
-            for before in (self.sentence_intro[row], self.sentence_antecedent[row]):
-                if before >= 0:
-                    parts.append(self.sentences.texts[before])
-            parts.append(self.sentences.texts[row])
-        return "\n".join(parts)
-
-    def expand_acronyms(self, query: str) -> str:
-        """Spell out acronyms whose full name the articles use: "the ILRS" → "the ILRS (International Lunar Research Station)"."""
-
-        def spell(match: re.Match) -> str:
-            name = self.acronyms.get(match.group(0).lower(), "")
-            return f"{match.group(0)} ({name})" if name and name.lower() not in query.lower() else match.group(0)
-
-        return re.sub(r"\b[A-Z][A-Z0-9]{1,}\b", spell, query)
 
     def idf_of(self, token: str) -> float:
         """IDF of a token; unseen tokens get the highest IDF (they are rare by definition)."""
@@ -181,7 +82,7 @@ class SearchIndex:
         if not known or not self.chunks:
             return []
         scores = self.bm25.get_scores(known)
-        order = np.argsort(-scores)[:k]
+        order = _top(scores, k)
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
     def sentence_similarities(self, vector: np.ndarray) -> np.ndarray:
@@ -190,37 +91,32 @@ class SearchIndex:
             return np.zeros(0, dtype=np.float32)
         return self.sentences.vectors @ vector
 
+    def same_article(self, row: int, other: int) -> bool:
+        """Both rows exist and belong to one article."""
+        n = len(self.sentences.ids)
+        return 0 <= row < n and 0 <= other < n and self.sentences.article_ids[row] == self.sentences.article_ids[other]
 
-def _line_label(text: str, line_start: int) -> str:
-    """A list line's label: a capitalised phrase of at most five words before a colon, or ""."""
-    match = _LABEL.match(text, line_start)
-    return match.group(1) if match and len(match.group(1).split()) <= 5 else ""
+    def first_row_of(self, article_id: str) -> int:
+        """The row of an article's first sentence (its title line), or -1. Rows are in article order."""
+        if self._first_rows is None:
+            self._first_rows = {}
+            for row, article in enumerate(self.sentences.article_ids):
+                self._first_rows.setdefault(article, row)
+        return self._first_rows.get(article_id, -1)
+
+    def row_of_text(self, text: str) -> int:
+        """The row of the sentence whose text is exactly `text`, or -1 (finds what an answer quoted)."""
+        if self._row_of_text is None:
+            self._row_of_text = {t: row for row, t in enumerate(self.sentences.texts)}
+        return self._row_of_text.get(text, -1)
 
 
-def _introductions(sentences: SentenceTable, lines: list[tuple[str, int]], article_texts: dict[str, str]) -> list[int]:
-    """For each sentence, the sentence ending in ":" that introduces its line — directly before it,
-    or before a run of labelled list lines ("Chang’e 4: …", "Chang’e 5: …") — else -1."""
-    first_of_line: dict[tuple[str, int], int] = {}
-    for row, line in enumerate(lines):
-        first_of_line.setdefault(line, row)
-    intros = []
-    for article_id, line_no in lines:
-        intro, row_before = -1, first_of_line[(article_id, line_no)] - 1
-        for _ in range(12):  # look back over at most a dozen list lines
-            if row_before < 0 or sentences.article_ids[row_before] != article_id:
-                break
-            text = sentences.texts[row_before]
-            if text.rstrip().endswith(":"):
-                intro = row_before
-                break
-            previous_line = lines[row_before]
-            first = first_of_line[previous_line]
-            start = sentences.spans[first][0]
-            if not _line_label(article_texts.get(article_id, ""), start):
-                break
-            row_before = first - 1
-        intros.append(intro)
-    return intros
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k highest scores, best first (a partial sort: no full argsort per question)."""
+    if k >= len(scores):
+        return np.argsort(-scores)
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part])]
 
 
 def _spellings(texts) -> dict[str, str]:
@@ -234,20 +130,6 @@ def _spellings(texts) -> dict[str, str]:
     return {word: spelled.most_common(1)[0][0] for word, spelled in counts.items()}
 
 
-def _acronyms(texts) -> dict[str, str]:
-    """Lower-case acronym → the multi-word name it abbreviates ("esa" → "European Space Agency"), or
-    "" for an acronym the texts use without its name. Names give their initials as acronyms."""
-    found: dict[str, str] = {}
-    for text in texts:
-        for entity in find_entities(text):
-            initials = "".join(w[0] for w in entity.text.split() if w[:1].isupper())
-            if len(initials) >= 2 and " " in entity.text:
-                found.setdefault(initials.lower(), entity.text)
-        for acronym in re.findall(r"\b[A-Z][A-Z0-9-]{1,}\b", text):
-            found.setdefault(acronym.lower(), "")
-    return found
-
-
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
     """Fuse ranked lists of ids: score = Σ 1/(k + rank). `reciprocal_rank_fusion([[3, 1], [1]])[1] > 0`"""
     fused: dict[int, float] = {}
@@ -257,8 +139,53 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> dict[int, 
     return fused
 
 
+@dataclass(frozen=True)
+class Focus:
+    """Where the conversation has been: the rows of sentences earlier answers cited, latest last."""
+
+    rows: tuple[int, ...] = ()
+
+
+def conversation_focus(history, index: SearchIndex) -> Focus:
+    """The sentences earlier answers quoted (found by their exact text), oldest first; refusals and
+    user turns say nothing about where the conversation is."""
+    from bot.messages import is_refusal
+    from bot.stages import Role
+
+    rows = []
+    for turn in history:
+        if turn.role is Role.ASSISTANT and not is_refusal(turn.content):
+            for part in re.split(r"\s*\[\d+\]\s*", turn.content):
+                row = index.row_of_text(part.strip().replace("［", "[").replace("］", "]"))
+                if row >= 0:
+                    rows.append(row)
+    return Focus(tuple(rows))
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One retrieval: the fused chunk ranking and, for every sentence of those chunks, its similarity."""
+
+    ranking: list[tuple[int, float]]  # (chunk index, fused score), best first
+    vector: np.ndarray  # the query's unit embedding
+    similarities: dict[int, float]  # sentence row → cosine with the query (candidate rows and neighbours)
+    bm25: dict[int, float]  # chunk index → BM25 score (chunks in the BM25 top list)
+    dense_chunks: dict[int, float]  # chunk index → cosine (chunks in the dense top list)
+
+
+def focus_ranking(index: SearchIndex, focus: Focus, k: int) -> list[int]:
+    """Chunks near the latest cited sentence, nearest first: the conversation's topic prior."""
+    if not focus.rows:
+        return []
+    last = focus.rows[-1]
+    article = index.sentences.article_ids[last]
+    start = index.sentences.spans[last][0]
+    near = [i for i, c in enumerate(index.chunks) if c.article_id == article]
+    return sorted(near, key=lambda i: abs(index.chunks[i].start - start))[:k]
+
+
 class HybridRetriever(BaseRetriever):
-    """Dense + sentence-dense + BM25 over one `SearchIndex`, fused with reciprocal rank fusion.
+    """Dense + sentence-dense + BM25 (+ topic prior) over one `SearchIndex`, fused by reciprocal rank.
 
     >>> retriever.invoke("Where is IDSEA based?")[0].metadata["article_id"]  # doctest: +SKIP
     'idsea-launch-2025-07-01'
@@ -273,27 +200,38 @@ class HybridRetriever(BaseRetriever):
     candidates_k: int = 20
     rrf_k: int = 60
 
-    def rank_chunks(self, query: str) -> list[tuple[int, float]]:
-        """(chunk index, fused score) of the best `top_k` chunks for a query, best first."""
+    def retrieve(self, query: str, focus: Focus = Focus(), vector: np.ndarray | None = None) -> Retrieval:
+        """Rank chunks for a query (its vector may be passed in when already computed)."""
         index = self.search_index
+        vector = self.embedder.embed_query_vector(query) if vector is None else vector
         if not index.chunks:
-            return []
-        vector = self.embedder.embed_query_vector(query)
+            return Retrieval([], vector, {}, {}, {})
         position = {c.id: i for i, c in enumerate(index.chunks)}
-        dense = [position[cid] for cid, _ in self.store.search(vector, self.candidates_k) if cid in position]
-        lexical = [i for i, _ in index.bm25_ranking(query, self.candidates_k)]
-        by_sentence: list[int] = []
+        dense_hits = [(position[cid], score) for cid, score in self.store.search(vector, self.candidates_k)]
+        lexical = index.bm25_ranking(query, self.candidates_k)
         similarities = index.sentence_similarities(vector)
-        for row in np.argsort(-similarities)[: self.candidates_k]:
+        by_sentence: list[int] = []
+        for row in _top(similarities, self.candidates_k):
             for chunk in index.chunk_of_sentence[int(row)]:
                 if chunk not in by_sentence:
                     by_sentence.append(chunk)
-        fused = reciprocal_rank_fusion([dense, lexical, by_sentence], self.rrf_k)
-        return sorted(fused.items(), key=lambda kv: -kv[1])[: self.top_k]
+        rankings = [[i for i, _ in dense_hits], [i for i, _ in lexical], by_sentence]
+        rankings.append(focus_ranking(index, focus, self.candidates_k))
+        fused = reciprocal_rank_fusion(rankings, self.rrf_k)
+        ranking = sorted(fused.items(), key=lambda kv: -kv[1])[: self.top_k]
+        rows = {r for chunk, _ in ranking for r in index.rows_of_chunk[chunk]}
+        rows |= {r + step for r in rows for step in (-1, 1) if index.same_article(r, r + step)}
+        return Retrieval(
+            ranking=ranking,
+            vector=vector,
+            similarities={r: float(similarities[r]) for r in rows},
+            bm25=dict(lexical),
+            dense_chunks=dict(dense_hits),
+        )
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         documents = []
-        for i, score in self.rank_chunks(query):
+        for i, score in self.retrieve(query).ranking:
             chunk = self.search_index.chunks[i]
             documents.append(
                 Document(

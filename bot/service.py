@@ -1,5 +1,6 @@
-"""`Bot`: the answer path wired as a LangChain Runnable — prepare (validate, repair typos, resolve
-follow-ups) → retrieve (hybrid) → compose (cited answer or abstention) — over one index.
+"""`Bot`: the answer path wired as a LangChain Runnable — understand (spelling, analyze, rewrite) →
+retrieve (hybrid, each reading of a follow-up probed) → read (extractive reader) → compose (a cited
+answer, or a decline with its reason) — over one index.
 
 The first question opens the index, syncing it with the knowledge folder when they differ (only
 changed articles are re-embedded). Heavy libraries load then, not at import.
@@ -7,14 +8,22 @@ changed articles are re-embedded). Heavy libraries load then, not at import.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.analyze import has_pronoun
+from bot.compose import cite, declined, overview_rows
 from bot.messages import EMPTY_QUESTION, NO_ARTICLES, truncated_note
-from bot.types import Answer, ArticleSummary
+from bot.rank import Candidate
+from bot.read import Reading
+from bot.retrieve import Focus, Retrieval, conversation_focus
+from bot.stages import Intent, QuestionAnalysis, Rewrite, Role, Turn
+from bot.types import AbstainReason, Answer, ArticleSummary, RetrievedChunk
+from index.lexical import tokenize
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
@@ -107,7 +116,13 @@ class Bot:
     def _open(self, articles: list[Article], store) -> None:
         from langchain_core.runnables import RunnableLambda
 
+        from bot.analyze import QuestionAnalyzer
+        from bot.compose import AnswerComposer
+        from bot.rank import SentenceRanker
+        from bot.read import PassageReader
         from bot.retrieve import HybridRetriever, SearchIndex
+        from bot.rewrite import ConversationRewriter
+        from bot.spelling import SpellingRepair
 
         self._articles = articles
         self._search = SearchIndex.load(store, {a.id: a.text for a in articles})
@@ -119,15 +134,29 @@ class Bot:
             candidates_k=self.settings.candidates_k,
             rrf_k=self.settings.rrf_k,
         )
-        self._known_words = self._vocabulary_of_model()
-        # Article words as the articles spell them, plus acronyms of their long names ("esa" → "ESA").
-        self._spellings = {
-            **{a: a.upper() for a, name in self._search.acronyms.items() if name and len(a) >= 3},
-            **self._search.vocabulary,
-        }
-        self._coverage = self._describe_coverage()
-        self.chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._compose)
+        self._known_words = self.query_encoder.vocabulary()
+        self._spelling = SpellingRepair(self._search.vocabulary, self._known_words)
+        self._analyzer = QuestionAnalyzer.bundled()
+        self._rewriter = ConversationRewriter(self._analyzer.languages.identify)
+        self._ranker = SentenceRanker.bundled()
+        self._reader = PassageReader(self._load_reader())
+        self._composer = AnswerComposer.bundled(self.settings.abstain_below)
+        self._titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
+        self.chain = (
+            RunnableLambda(self._understand)
+            | RunnableLambda(self._retrieve)
+            | RunnableLambda(self._read)
+            | RunnableLambda(self._compose)
+        )
         self._ready = True
+
+    def _load_reader(self):
+        """The extractive reader (`bot/reader.py`), or None when its model is not available."""
+        try:
+            from bot.reader import OnnxReader
+        except ImportError:
+            return None
+        return OnnxReader.load(self.settings.cache_dir)
 
     def _ensure_ready(self) -> None:
         if not self._ready:
@@ -135,7 +164,7 @@ class Bot:
                 if not self._ready:
                     self.index(progress=False)
 
-    # --- asking -------------------------------------------------------------------------------
+    # --- asking ---
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer one question; `history` holds earlier {"role", "content"} turns (extra keys ignored)."""
         if not isinstance(question, str) or not question.strip():
@@ -143,60 +172,70 @@ class Bot:
         self._ensure_ready()
         if not self._search.chunks:
             raise RuntimeError(NO_ARTICLES)
-        return self.chain.invoke({"question": question, "history": list(history or [])})
+        return self.chain.invoke(Pending(question.strip(), turns_of(history)))
 
-    def _prepare(self, state: dict) -> dict:
-        from bot.conversation import standalone_query
-        from bot.tokenize import repair_typos
-
+    def _understand(self, p: Pending) -> Pending:
         began = time.perf_counter()
-        question, notes = state["question"].strip(), []
         limit = self.settings.max_question_chars
-        if len(question) > limit:
-            question, notes = question[:limit], [truncated_note(limit)]
+        if len(p.question) > limit:
+            p.question, p.notes = p.question[:limit], [truncated_note(limit)]
+        text = self._spelling.repair(p.question)
+        previous = [t.content for t in p.history if t.role is Role.USER]
+        language = self._analyzer.languages.identify(previous[-1]) if previous else "en"
+        p.analysis = self._analyzer.analyze(text, self.query_encoder.embed_query_vector(text), language)
+        p.rewrite = self._rewriter.rewrite(p.analysis, p.history)
+        p.focus = conversation_focus(p.history, self._search)
+        if p.analysis.intent is Intent.INSTRUCTION:
+            p.answer = declined(AbstainReason.INSTRUCTION, p.analysis, p.question, self._titles)
+        elif p.rewrite.unresolved and p.analysis.intent is Intent.QUESTION:
+            word = next(w for w in re.findall(r"\w+", text) if has_pronoun(w, p.analysis.language))
+            p.answer = declined(AbstainReason.UNCLEAR, p.analysis, p.question, self._titles, word=word)
+        p.timings["understand"] = _ms(began)
+        return p
 
-        def repair(text: str) -> str:
-            return repair_typos(text, self._spellings, self._known_words)
-
-        history = [
-            {"role": m.get("role"), "content": repair(m["content"]) if m.get("role") == "user" else m["content"]}
-            for m in state["history"]
-            if isinstance(m, dict) and isinstance(m.get("content"), str)
-        ]
-        query = self._search.expand_acronyms(standalone_query(repair(question), history))
-        timings = {"prepare": _ms(began)}
-        return {"question": question, "query": query, "notes": notes, "timings": timings}
-
-    def _retrieve(self, state: dict) -> dict:
+    def _retrieve(self, p: Pending) -> Pending:
+        """Probe each reading of the question; keep the one retrieval is surest of (ties: the first)."""
+        if p.answer is not None:
+            return p
         began = time.perf_counter()
-        vector = self.query_encoder.embed_query_vector(state["query"])
-        state["timings"]["embed"] = _ms(began)
-        began = time.perf_counter()
-        documents = self.retriever.invoke(state["query"])
-        state["ranking"] = [(d.metadata["chunk_index"], d.metadata["score"]) for d in documents]
-        state["vector"] = vector
-        state["timings"]["retrieve"] = _ms(began)
-        return state
+        for option in (p.rewrite, *p.rewrite.alternatives):
+            retrieval = self.retriever.retrieve(option.query, p.focus)
+            candidates = self._ranker.rank(tokenize(option.query), retrieval, self._search)
+            confidence = candidates[0].score if candidates else 0.0
+            if p.retrieval is None or confidence > p.confidence:
+                p.chosen, p.retrieval, p.candidates, p.confidence = option, retrieval, candidates, confidence
+        p.timings["retrieve"] = _ms(began)
+        return p
 
-    def _compose(self, state: dict) -> Answer:
-        from bot.compose import compose_answer
-        from bot.rank import rank_sentences
-
+    def _read(self, p: Pending) -> Pending:
+        if p.answer is not None or p.analysis.intent is Intent.OVERVIEW:
+            return p
         began = time.perf_counter()
-        ranked = rank_sentences(state["question"], state["query"], state["vector"], state["ranking"], self._search)
-        answer = compose_answer(
-            state["question"],
-            state["query"],
-            ranked,
-            state["ranking"],
-            self._search,
-            self._known_words,
-            self.settings.abstain_below,
-            self._coverage,
-        )
-        timings = {**state["timings"], "compose": _ms(began)}
+        p.readings = self._reader.read(p.chosen.shown or p.chosen.query, p.candidates, self._search)
+        p.timings["read"] = _ms(began)
+        return p
+
+    def _compose(self, p: Pending) -> Answer:
+        began = time.perf_counter()
+        answer = p.answer or self._answer(p)
+        timings = {**p.timings, "compose": _ms(began)}
         timings["total"] = round(sum(timings.values()), 3)
-        return replace(answer, timings=timings, notes=state["notes"] + answer.notes)
+        return replace(answer, question=p.question, timings=timings, notes=p.notes + answer.notes)
+
+    def _answer(self, p: Pending) -> Answer:
+        shown = p.chosen.shown or (p.analysis.text if p.chosen.query == p.analysis.text else p.question)
+        retrieved = [retrieved_chunk(self._search, i, score) for i, score in p.retrieval.ranking]
+        if p.analysis.intent is Intent.OVERVIEW:
+            rows = p.focus.rows or [c.row for c in p.candidates[:1]]
+            if rows:
+                article = self._search.sentences.article_ids[rows[-1]]
+                text, citations = cite(overview_rows(article, self._search), self._search, retrieved)
+                return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
+        verdict = self._composer.decide(p.readings, p.chosen.query, self._search, self._known_words)
+        if verdict.reason is not None:
+            return declined(verdict.reason, p.analysis, shown, self._titles, verdict.confidence, retrieved)
+        rows = self._reader.rows_of_span(verdict.reading, self._search)
+        return self._composer.compose(p.analysis, shown, verdict, self._search, rows, retrieved)
 
     # --- describing ---------------------------------------------------------------------------
     def articles(self) -> list[Article]:
@@ -205,25 +244,47 @@ class Bot:
         return list(self._articles)
 
     def summaries(self) -> list[ArticleSummary]:
-        """Title, date and chunk count per indexed article, for a "what I know" panel."""
+        """Title, date and passage count per indexed article, for a "what I know" panel."""
         self._ensure_ready()
         counts = Counter(c.article_id for c in self._search.chunks)
         return [ArticleSummary(a.id, a.title, a.date, counts.get(a.id, 0)) for a in self._articles]
 
-    def _describe_coverage(self) -> tuple[list[str], list[str]]:
-        from bot.conversation import find_entities
 
-        titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in self._articles]
-        names = Counter(
-            e.text
-            for a in self._articles
-            for e in find_entities(a.text)
-            if len(e.text) > 3 and (" " in e.text or e.text.isupper())
-        )
-        return titles, [name for name, count in names.most_common(4) if count > 1]
+@dataclass
+class Pending:
+    """An answer in the making, handed from stage to stage of `Bot.chain`."""
 
-    def _vocabulary_of_model(self) -> frozenset[str]:
-        return self.query_encoder.vocabulary()
+    question: str
+    history: list[Turn]
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    analysis: QuestionAnalysis | None = None
+    rewrite: Rewrite | None = None
+    focus: Focus = field(default_factory=Focus)
+    chosen: Rewrite | None = None  # the reading retrieval was surest of
+    retrieval: Retrieval | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    confidence: float = 0.0
+    readings: list[Reading] = field(default_factory=list)
+    answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
+
+
+def turns_of(history: list[dict] | None) -> list[Turn]:
+    """Earlier {"role", "content"} messages as `Turn`s; anything else is ignored."""
+    turns = []
+    for message in history or []:
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            if message.get("role") in (Role.USER.value, Role.ASSISTANT.value):
+                turns.append(Turn(Role(message["role"]), message["content"]))
+    return turns
+
+
+def retrieved_chunk(index, chunk_index: int, score: float) -> RetrievedChunk:
+    """The public view of one retrieved chunk."""
+    chunk = index.chunks[chunk_index]
+    return RetrievedChunk(
+        chunk.id, chunk.article_id, chunk.title, chunk.text, chunk.start, chunk.end, score, chunk.date
+    )
 
 
 def _ms(began: float) -> float:

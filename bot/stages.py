@@ -8,7 +8,7 @@ Concrete stages live in their own modules; this module holds no logic.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -35,11 +35,8 @@ class AnswerType(StrEnum):
 
     DATE = "date"
     NUMBER = "number"
-    PERSON = "person"
-    PLACE = "place"
-    ORGANIZATION = "organization"
-    THING = "thing"  # a named thing, title or term
-    DESCRIPTION = "description"  # why/how/what-is: a sentence, not a phrase
+    NAME = "name"  # a person, place, organisation or titled thing
+    DESCRIPTION = "description"  # why/how/what-is: a sentence or clause, not a name
 
 
 class Intent(StrEnum):
@@ -70,7 +67,7 @@ class Rewrite:
     shown: str | None = None  # a readable standalone question ("understood as"), None when none was formed
     uses_history: bool = False
     unresolved: bool = False  # leans on the history but nothing there to lean on: ask the user to clarify
-    focus_articles: tuple[str, ...] = field(default_factory=tuple)  # articles the conversation was about
+    alternatives: tuple[Rewrite, ...] = ()  # other readings: the answer path keeps the one retrieval is surest of
 
 
 class Analyzer(Protocol):

@@ -61,6 +61,9 @@ def words(text: str) -> list[str]:
             found.append(token)
             continue
         token = re.sub(r"'s$", "", token)
+        head, _, rest = token.partition("'")
+        if rest and len(head) <= 2:  # an elision: l'association, d'Alembert, qu'il
+            token = rest
         found.extend(part for part in token.split("'") if part) if token.count("'") > 1 else found.append(token)
     return found
 
@@ -73,5 +76,7 @@ def tokenize(text: str) -> list[str]:
             tokens.extend(word)
             tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
         elif word not in STOPWORDS and word not in QUESTION_WORDS:
-            tokens.append(stem(word.replace("'", "")))  # chang'e → change → chang, so "Change 7" matches
+            # A name with an inner apostrophe (Chang'e, O'Neill) is kept whole: stemmed, "chang'e" would
+            # become "chang" and match every "change".
+            tokens.append(word if "'" in word else stem(word))
     return tokens

@@ -58,8 +58,8 @@ class Settings:
     top_k: int = _describe(5, "Chunks returned by the hybrid retriever.")
     candidates_k: int = _describe(20, "Candidates taken from each of dense and BM25 before fusion.")
     rrf_k: int = _describe(60, "Reciprocal-rank-fusion constant.")
-    abstain_below: float = _describe(
-        0.35, "Answer confidence below which the bot says the articles do not hold it (calibrated: README)."
+    abstain_below: float | None = _describe(
+        None, "Confidence below which the bot declines; unset: the threshold calibrated with the model (README)."
     )
     max_question_chars: int = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: int = _describe(64, "Sentences per embedding batch when indexing.")
@@ -74,7 +74,7 @@ class Settings:
             raw = environ.get(f"DSQA_{f.name.upper()}")
             if raw is None:
                 continue
-            kind = type(f.default)
+            kind = float if f.default is None else type(f.default)  # the one optional field is a float
             if kind is bool:
                 values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
             elif issubclass(kind, Path):

@@ -9,6 +9,7 @@ import pytest
 import bot as bot_api
 from bot import Answer, Bot, Citation
 from bot.messages import abstain_message, truncated_note
+from bot.types import AbstainReason
 
 ANSWERABLE = [
     ("Where will the association be located?", ["Hefei"]),
@@ -70,7 +71,7 @@ def test_answer_fields(shipped_bot):
         hasattr(r, "text") and hasattr(r, "article_id") and hasattr(r, "score") for r in answer.retrieved
     )
     assert [r.score for r in answer.retrieved] == sorted((r.score for r in answer.retrieved), reverse=True)
-    assert {"embed", "retrieve", "compose", "total"} <= set(answer.timings)
+    assert {"understand", "retrieve", "read", "compose", "total"} <= set(answer.timings)
     assert answer.to_dict()["citations"][0]["quote"] == answer.citations[0].quote
 
 
@@ -118,10 +119,12 @@ def test_default_answer_function_uses_the_shipped_articles(monkeypatch, tmp_path
 
 
 def test_abstain_message_snapshot():
-    assert abstain_message(["“A” (2025-07-01)"], ["IDSEA", "Global South"]) == (
-        "I can't find that in the articles I have, so I won't guess. They cover “A” (2025-07-01). "
-        "You could ask about IDSEA and Global South."
+    assert abstain_message(AbstainReason.NOT_STATED, ["“A” (2025-07-01)", "“B”"]) == (
+        "I can't find that in the articles I have, so I won't guess. They cover “A” (2025-07-01) and “B”."
     )
-    assert abstain_message([], [], injection=True) == (
+    assert abstain_message(AbstainReason.INSTRUCTION, []) == (
         "I can only answer questions from the articles I have; I can't follow instructions that change that."
+    )
+    assert abstain_message(AbstainReason.UNCLEAR, ["“A”"], "fr", word="il") == (
+        "De quoi parlez-vous avec « il » ? Précisez-le, s'il vous plaît. Ils portent sur “A”."
     )

@@ -1,0 +1,97 @@
+"""Read the best candidate sentences closely: a learned extractive reader looks for the answer span
+in a short window (the sentence and the one before it, which often says who "he" or "it" is) and
+gives a no-answer score on the same scale. Without a reader, each window yields no span.
+
+The reader model itself is `bot/reader.py`; this module picks the windows and maps spans back to
+article offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.rank import Candidate
+from bot.retrieve import SearchIndex
+
+READ_TOP = 3  # windows read per question: the reader is the costliest step of an answer
+
+
+class SpanReader(Protocol):
+    """What a reader model offers (see `bot/reader.py`)."""
+
+    def read(self, question: str, windows: Sequence[str]) -> list: ...
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One window read for a question."""
+
+    candidate: Candidate  # the sentence the window is built around
+    rows: tuple[int, ...]  # the window's sentences, in reading order
+    start: int  # article offsets of the answer span; start == end when there is none
+    end: int
+    span_score: float = 0.0
+    null_score: float = 0.0
+
+    @property
+    def has_span(self) -> bool:
+        """The reader found a span (it may still prefer no answer: compare the scores)."""
+        return self.end > self.start
+
+    @property
+    def margin(self) -> float:
+        """How much the reader prefers the span to no answer (its own scale)."""
+        return self.span_score - self.null_score
+
+
+def window_rows(row: int, index: SearchIndex) -> tuple[int, ...]:
+    """The sentence and the one before it in the same article (never the article's title line)."""
+    before = row - 1
+    if index.same_article(row, before) and before != index.first_row_of(index.sentences.article_ids[row]):
+        return (before, row)
+    return (row,)
+
+
+def window_text(rows: tuple[int, ...], index: SearchIndex) -> tuple[str, int]:
+    """The window's exact text in its article and the article offset it starts at."""
+    article = index.article_texts[index.sentences.article_ids[rows[0]]]
+    start, end = index.sentences.spans[rows[0]][0], index.sentences.spans[rows[-1]][1]
+    return article[start:end], start
+
+
+class PassageReader:
+    """Reads the top candidates' windows with a `SpanReader` (or yields spanless readings without one)."""
+
+    def __init__(self, reader: SpanReader | None, top: int = READ_TOP):
+        self.reader, self.top = reader, top
+
+    def read(self, question: str, candidates: list[Candidate], index: SearchIndex) -> list[Reading]:
+        """Readings of the best `top` candidates' windows, in candidate order."""
+        chosen, seen = [], set()
+        for candidate in candidates:
+            rows = window_rows(candidate.row, index)
+            if rows not in seen:
+                chosen.append((candidate, rows))
+                seen.add(rows)
+            if len(chosen) == self.top:
+                break
+        if self.reader is None or not chosen:
+            return [Reading(c, rows, 0, 0) for c, rows in chosen]
+        texts = [window_text(rows, index) for _, rows in chosen]
+        predictions = self.reader.read(question, [text for text, _ in texts])
+        return [
+            Reading(c, rows, offset + p.start, offset + p.end, float(p.score), float(p.null_score))
+            for (c, rows), (_, offset), p in zip(chosen, texts, predictions, strict=True)
+        ]
+
+    def rows_of_span(self, reading: Reading, index: SearchIndex) -> list[int]:
+        """The window's sentences that the span touches (the candidate's own sentence when none)."""
+        if not reading.has_span:
+            return [reading.candidate.row]
+        return [
+            r
+            for r in reading.rows
+            if index.sentences.spans[r][0] < reading.end and reading.start < index.sentences.spans[r][1]
+        ]

@@ -1,0 +1,123 @@
+"""Fit the answer-or-decline score (`bot/models/calibrator.json`): a logistic model over
+`bot.compose.CALIBRATION_FEATURES` (the ranker's and the reader's outputs) predicting whether a
+reading's answer is right, and the threshold below which the bot declines.
+
+Fitted only on the calibration articles of the SQuAD train sample, which no other model saw. The
+threshold is the highest that keeps false refusals of answerable questions at or under
+`MAX_FALSE_REFUSALS` there. The dev sample's figures are printed, never used to choose anything.
+`python -m evals.training.calibrate`
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from bot.compose import CALIBRATION_FEATURES, calibration_features
+from bot.rank import MODELS, LinearModel, SentenceRanker
+from bot.read import PassageReader
+from evals.metrics import squad_scores
+from evals.training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, Corpus, GoldQuestion, open_corpus
+from index.lexical import tokenize
+
+MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a margin
+
+
+def load_reader():
+    """The trained reader, or None before one exists (then readings carry no span)."""
+    try:
+        from bot.reader import OnnxReader
+    except ImportError:
+        return None
+    from knowledge.settings import Settings
+
+    return OnnxReader.load(Settings().cache_dir)
+
+
+def readings_of(corpus: Corpus, question: GoldQuestion, reader: PassageReader):
+    """The readings the answer path would weigh for a question (asked on its own)."""
+    retrieval = corpus.retriever.retrieve(question.text)
+    candidates = SentenceRanker.bundled().rank(tokenize(question.text), retrieval, corpus.index)
+    return reader.read(question.text, candidates, corpus.index)
+
+
+def is_right(reading, question: GoldQuestion, corpus: Corpus) -> bool:
+    """The reading's span matches a gold answer (F1 ≥ 0.5); without a span, its sentence holds one."""
+    if question.impossible:
+        return False
+    index = corpus.index
+    if reading.has_span:
+        text = index.article_texts[question.article_id][reading.start : reading.end]
+        return (
+            index.sentences.article_ids[reading.candidate.row] == question.article_id
+            and squad_scores(list(question.answers), text)[1] >= 0.5
+        )
+    start, end = index.sentences.spans[reading.candidate.row]
+    same = index.sentences.article_ids[reading.candidate.row] == question.article_id
+    return same and any(start <= a and b <= end for a, b in question.spans)
+
+
+def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader):
+    """Per question: its readings' features and whether each is right."""
+    rows = []
+    for question in questions:
+        readings = readings_of(corpus, question, reader)
+        feats = np.asarray([calibration_features(r) for r in readings]).reshape(-1, len(CALIBRATION_FEATURES))
+        rows.append((question, feats, np.array([is_right(r, question, corpus) for r in readings], dtype=bool)))
+    return rows
+
+
+def decisions(model: LinearModel, rows, threshold: float) -> dict[str, float]:
+    """Declined share of unanswerable questions, false refusals, and answered-right share."""
+    declined_impossible = refused = right = answerable = impossible = 0
+    for question, feats, labels in rows:
+        best = model.probability(feats) if len(feats) else np.zeros(1)
+        answered = len(feats) and best.max() >= threshold
+        if question.impossible:
+            impossible += 1
+            declined_impossible += not answered
+        else:
+            answerable += 1
+            refused += not answered
+            right += bool(answered and labels[int(best.argmax())])
+    return {
+        "unanswerable_declined": round(declined_impossible / max(1, impossible), 3),
+        "false_refusals": round(refused / max(1, answerable), 3),
+        "answerable_right": round(right / max(1, answerable), 3),
+    }
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    reader = PassageReader(load_reader())
+    train = open_corpus(TRAIN_FILE)
+    rows = table(train, [q for q in train.questions if q.title in CALIBRATION_ARTICLES], reader)
+    x = np.vstack([f for _, f, _ in rows])
+    y = np.concatenate([labels for _, _, labels in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
+    model = LinearModel(CALIBRATION_FEATURES, mean, scale, fitted.coef_[0], float(fitted.intercept_[0]))
+    best_scores = sorted(model.probability(f).max() for q, f, _ in rows if not q.impossible and len(f))
+    answerable = sum(1 for q, _, _ in rows if not q.impossible)
+    threshold = float(best_scores[int(MAX_FALSE_REFUSALS * answerable)]) if best_scores else 0.5
+    dev = open_corpus(DEV_FILE)
+    report = {
+        "threshold": round(threshold, 4),
+        "calibration": decisions(model, rows, threshold),
+        "dev_sample": decisions(model, table(dev, dev.questions, reader), threshold),
+        "reader": reader.reader is not None,
+    }
+    print("calibrator:", report)
+    model.save(
+        MODELS / "calibrator.json",
+        threshold=threshold,
+        trained_on=f"SQuAD 2.0 train sample, calibration articles only: {', '.join(CALIBRATION_ARTICLES)}",
+        scores=report,
+    )
+    print(json.dumps({"threshold": threshold}))
+
+
+if __name__ == "__main__":
+    main()
