@@ -370,7 +370,7 @@ def run_coqa(
         "notes": [
             f"{len(rows)} turns ({follow_ups} follow-ups) in {len(chosen)} runs over {len(stories)} stories, all in one "
             f"knowledge folder; index built in {index_seconds:.1f} s.",
-            "deepspace-qa plays each run as a chat: the opener “Tell me about “<title>”” first, then every question with "
+            "deepspace-qa plays each run as a chat: the opener Tell me about “<title>” first, then every question with "
             "the earlier questions and the bot's own answers as history. The opener is not scored.",
             "Baselines, through the same bot with no history: the question alone, and the previous question (the opener "
             "for a run's first turn) glued before it.",
