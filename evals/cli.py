@@ -124,7 +124,11 @@ def run_suite(
 
                 reference = BaselineBot(settings.knowledge_dir)
             summary, rows, baseline_rows = evaluate(
-                bot, suite.cases, limits, reference, _progress("Asking", as_json), source=str(cases)
+                bot, suite.cases, limits, reference, _progress("Asking", as_json), source=str(suite.source)
+            )
+        if suite.articles is not None:
+            summary["notes"].append(
+                f"Asked over the case folder's own articles, {suite.articles}, in a temporary index."
             )
     except (EvalInputError, ArticleFolderError) as exc:
         _fail(str(exc))

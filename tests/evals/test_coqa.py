@@ -1,6 +1,6 @@
-"""The CoQA conversation benchmark: loading, the metric functions, scoring one turn, how each mode
-feeds the bot (checked with a scripted bot), a real run on a tiny CoQA file made here, the command, and
-a smoke run on the shared sample.
+"""The CoQA conversation benchmark: loading (a tiny CoQA file made here, and the shared sample), the
+metric functions, scoring one turn, how each mode feeds the bot (checked with a scripted bot), and a
+real run of the bot and of `dsqa eval coqa` on the tiny file.
 """
 
 from __future__ import annotations
@@ -365,13 +365,12 @@ def test_dsqa_eval_coqa_writes_the_report_files(tiny_file, tmp_path):
     assert "**follow-up** (3 questions)" in report
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason=f"{SHARED_SAMPLE} is not here")
-def test_dsqa_eval_coqa_limit_smoke_on_the_shared_sample(tmp_path):
-    result = CliRunner().invoke(
-        eval_app, ["coqa", str(SHARED_SAMPLE), "--limit", "4", "--out", str(tmp_path), "--json"], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert summary["overall"]["cases"] >= 8 and len(summary["baselines"]) == 2
-    assert summary["overall"]["story_hit_at_5"]["value"] > 0.3  # a broken story mapping scores 0, not tuned figures
+def test_the_shared_sample_loads_as_its_readme_describes():
+    """60 stories, 87 runs, 275 turns of which 188 follow-ups (../shared/data/README.md); playing it
+    takes about a minute, most of it indexing, so `dsqa eval coqa` is run by hand, not here."""
+    stories = load_coqa(SHARED_SAMPLE)
+    runs = spread_runs(stories, None)
+    turns = [turn for story, index in runs for turn in story.runs[index]]
+    assert (len(stories), len(runs), len(turns), len(turns) - len(runs)) == (60, 87, 275, 188)
+    assert all(story.title and story.story for story in stories)
