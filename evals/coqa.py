@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 from evals.metrics import Rate, hit_at, mean_interval, normalize_answer, squad_scores, squash, strip_markers
-from evals.runner import EvalInputError, latency_summary
+from evals.runner import EvalInputError, latency_summary, temporary_bot
 
 METRICS: dict[str, tuple[str, bool, str]] = {
     "contains_gold": ("Gold contained (span answers)", True, "rate"),
@@ -329,19 +329,8 @@ def run_coqa(
     """
     stories = load_coqa(path)
     chosen = spread_runs(stories, limit)
-    from bot import Bot
-    from knowledge.settings import Settings
-
-    with tempfile.TemporaryDirectory(prefix="dsqa-coqa-") as scratch:
-        knowledge = Path(scratch) / "knowledge"
-        write_stories(stories, knowledge)
-        settings = Settings(
-            knowledge_dir=knowledge, index_dir=Path(scratch) / "index", progress=False, **(settings_overrides or {})
-        )
-        bot = Bot(settings=settings)
-        started = time.perf_counter()
-        bot.index()
-        index_seconds = time.perf_counter() - started
+    write = partial(write_stories, stories)
+    with temporary_bot(write, "dsqa-coqa-", settings_overrides) as (bot, _knowledge, index_seconds):
         by_file = {a.metadata.get("file"): a for a in bot.articles()}
         missing = [s.file_name for s in stories if s.file_name not in by_file]
         if missing:

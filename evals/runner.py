@@ -119,6 +119,25 @@ def suite_settings(suite: Suite, settings) -> Iterator:
         yield replace(settings, knowledge_dir=suite.articles, index_dir=Path(scratch) / "index")
 
 
+@contextmanager
+def temporary_bot(write: Callable[[Path], None], prefix: str, settings_overrides: dict | None = None) -> Iterator:
+    """(bot, knowledge folder, seconds spent indexing) for a benchmark: `write(folder)` fills a temporary
+    knowledge folder, and a `Bot` over it is indexed in a temporary index (both removed afterwards)."""
+    from bot import Bot
+    from knowledge.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        knowledge = Path(scratch) / "knowledge"
+        write(knowledge)
+        settings = Settings(
+            knowledge_dir=knowledge, index_dir=Path(scratch) / "index", progress=False, **(settings_overrides or {})
+        )
+        bot = Bot(settings=settings)
+        started = time.perf_counter()
+        bot.index()
+        yield bot, knowledge, time.perf_counter() - started
+
+
 def _parse_case(line: str, where: str) -> Case:
     try:
         raw = json.loads(line)

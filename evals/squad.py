@@ -9,10 +9,10 @@ false refusals, latency. Data from outside the project: nothing here is tuned to
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from evals.metrics import (
@@ -25,7 +25,7 @@ from evals.metrics import (
     strip_markers,
     wilson_interval,
 )
-from evals.runner import EvalInputError, latency_summary
+from evals.runner import EvalInputError, latency_summary, temporary_bot
 
 METRICS: dict[str, tuple[str, bool, str]] = {
     "correct": ("Right overall (gold or declined)", True, "rate"),
@@ -185,19 +185,8 @@ def run_squad(
     """Build a Bot over the file's articles and ask its questions: (summary, rows, baseline rows)."""
     articles, questions = load_squad(path)
     chosen = spread(questions, limit)
-    from bot import Bot
-    from knowledge.settings import Settings
-
-    with tempfile.TemporaryDirectory(prefix="dsqa-squad-") as scratch:
-        knowledge = Path(scratch) / "knowledge"
-        write_knowledge(articles, knowledge)
-        settings = Settings(
-            knowledge_dir=knowledge, index_dir=Path(scratch) / "index", progress=False, **(settings_overrides or {})
-        )
-        bot = Bot(settings=settings)
-        started = time.perf_counter()
-        bot.index()
-        index_seconds = time.perf_counter() - started
+    write = partial(write_knowledge, articles)
+    with temporary_bot(write, "dsqa-squad-", settings_overrides) as (bot, knowledge, index_seconds):
         started = time.perf_counter()
         rows = [score_question(q, bot.ask(q.question)) for q in (progress(chosen) if progress else chosen)]
         ask_seconds = time.perf_counter() - started
