@@ -12,7 +12,12 @@ import math
 from collections.abc import Sequence
 
 BOT_COLOUR = "#2563eb"
-BASELINE_COLOUR = "#f59e0b"
+BASELINE_COLOURS = ("#f59e0b", "#10b981", "#a855f7")  # one per baseline, in order
+
+
+def _colour(number: int) -> str:
+    """The bot's colour for series 0, then one baseline colour each."""
+    return BOT_COLOUR if number == 0 else BASELINE_COLOURS[(number - 1) % len(BASELINE_COLOURS)]
 
 
 def _pyplot():
@@ -57,7 +62,7 @@ def rate_bars(title: str, labels: Sequence[str], series: dict[str, Sequence[dict
     figure, axes = plt.subplots(figsize=(6.5, 0.42 * len(labels) * max(1, len(series)) ** 0.5 + 1.0))
     positions = np.arange(len(labels))
     for number, (name, entries) in enumerate(series.items()):
-        colour = BOT_COLOUR if number == 0 else BASELINE_COLOUR
+        colour = _colour(number)
         values = [e["value"] if _ok(e.get("value")) else 0.0 for e in entries]
         offsets = positions + (number - (len(series) - 1) / 2) * height
         axes.barh(
@@ -98,7 +103,7 @@ def latency_histogram(title: str, series: dict[str, Sequence[float]], p95: dict[
         wide = high / low > 30  # a fast and a slow system together: log bins show both
         bins = np.geomspace(low * 0.9, high * 1.1, 40) if wide else np.linspace(0, high * 1.05 + 1, 30)
         for number, (name, values) in enumerate(series.items()):
-            colour = BOT_COLOUR if number == 0 else BASELINE_COLOUR
+            colour = _colour(number)
             axes.hist(values, bins=bins, color=colour, alpha=0.75 if number == 0 else 0.6, label=name)
             if p95 and _ok(p95.get(name)):
                 axes.axvline(p95[name], color=colour, ls="--", lw=1.2)

@@ -1,4 +1,5 @@
-"""`dsqa eval` (the suite, gated by `evals/thresholds.toml`) and `dsqa eval squad FILE` (SQuAD 2.0).
+"""`dsqa eval` (the suite, gated by `evals/thresholds.toml` or a case folder's own thresholds),
+`dsqa eval squad FILE` (SQuAD 2.0) and `dsqa eval coqa FILE` (CoQA conversations).
 
 Only typer and the standard library load at import, so `dsqa` starts fast; the bot loads inside the
 command. Exit codes: 0 all thresholds met, 1 a threshold missed, 2 bad input (clear message, no traceback).
@@ -13,13 +14,13 @@ from typing import Annotated
 import typer
 
 eval_app = typer.Typer(
-    help="Measure the bot: run the eval suite (default) or a SQuAD 2.0 benchmark, and write a report.",
+    help="Measure the bot: run the eval suite (default), a SQuAD 2.0 or a CoQA benchmark, and write a report.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
 
 _EVALS_DIR = Path(__file__).resolve().parent
-_CASES, _OUT, _THRESHOLDS = _EVALS_DIR / "cases", _EVALS_DIR / "out", _EVALS_DIR / "thresholds.toml"
+_CASES, _OUT = _EVALS_DIR / "cases", _EVALS_DIR / "out"
 
 
 def _fail(message: str) -> None:
@@ -50,15 +51,11 @@ def _write_and_show(out: Path, summary: dict, rows: list, baseline_rows: list, a
 
 
 def _print_summary(summary: dict, paths: dict[str, Path]) -> None:
-    from evals.report import fmt
-
-    baseline = summary.get("baseline")
     typer.echo(f"{summary['title']}: {summary['overall']['cases']} questions")
-    for key, (label, _higher, kind) in summary["metrics"].items():
-        line = f"  {label:<34} {fmt(summary['overall'].get(key), kind)}"
-        if baseline:
-            line += f"   | {baseline['name']}: {fmt(baseline['overall'].get(key), kind, interval=False)}"
-        typer.echo(line)
+    _print_metrics(summary, lambda system: system["overall"])
+    for tag in [t for t in summary.get("highlight_tags", []) if t in summary["by_tag"]]:  # e.g. CoQA's follow-ups
+        typer.echo(f"{tag}: {summary['by_tag'][tag]['cases']} questions")
+        _print_metrics(summary, lambda system, tag=tag: system["by_tag"].get(tag, {}))
     total = summary["latency_ms"].get("total")
     if total:
         typer.echo(f"  {'Latency total p50 / p95':<34} {total['p50']:.0f} / {total['p95']:.0f} ms")
@@ -79,7 +76,12 @@ def _print_summary(summary: dict, paths: dict[str, Path]) -> None:
 @eval_app.callback()
 def run_suite(
     ctx: typer.Context,
-    cases: Annotated[Path, typer.Option("--cases", help="A cases .jsonl file or a folder of them.")] = _CASES,
+    cases: Annotated[
+        Path,
+        typer.Option(
+            "--cases", help="A cases .jsonl file or a folder of them; an articles/ folder beside them is asked instead."
+        ),
+    ] = _CASES,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for results.jsonl, summary.json, report.md, report.html.")
     ] = _OUT,
@@ -87,37 +89,47 @@ def run_suite(
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also run the LangChain recipe baseline, side by side.")
     ] = False,
-    thresholds: Annotated[Path, typer.Option("--thresholds", help="The versioned thresholds file.")] = _THRESHOLDS,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(
+            "--thresholds",
+            help="Thresholds file [default: the case folder's thresholds.toml, else evals/thresholds.toml].",
+        ),
+    ] = None,
 ) -> None:
-    """Run the eval suite over the configured articles; exit 1 when a threshold is missed."""
+    """Run the eval suite over the configured articles (or the case folder's own); exit 1 when a threshold is missed."""
     if ctx.invoked_subcommand is not None:
         return
     from knowledge.settings import go_offline
 
     go_offline()
-    from evals.runner import EvalInputError, evaluate, load_cases, load_thresholds
+    from evals.runner import EvalInputError, evaluate, load_suite, load_thresholds, suite_settings
 
     try:
-        loaded_cases = load_cases(cases)
-        limits = load_thresholds(thresholds)
+        suite = load_suite(cases, thresholds)
+        limits = load_thresholds(suite.thresholds)
     except (EvalInputError, OSError) as exc:
         _fail(str(exc))
     from bot import Bot
     from knowledge.loaders import ArticleFolderError
     from knowledge.settings import Settings
 
-    settings = Settings.from_env(progress=not as_json)
     try:
-        bot = Bot(settings=settings)
-        bot.index()
-        reference = None
-        if baseline:
-            from evals.baseline import BaselineBot
+        with suite_settings(suite, Settings.from_env(progress=not as_json)) as settings:
+            bot = Bot(settings=settings)
+            bot.index()
+            reference = None
+            if baseline:
+                from evals.baseline import BaselineBot
 
-            reference = BaselineBot(settings.knowledge_dir)
-        summary, rows, baseline_rows = evaluate(
-            bot, loaded_cases, limits, reference, _progress("Asking", as_json), source=str(cases)
-        )
+                reference = BaselineBot(settings.knowledge_dir)
+            summary, rows, baseline_rows = evaluate(
+                bot, suite.cases, limits, reference, _progress("Asking", as_json), source=str(suite.source)
+            )
+        if suite.articles is not None:
+            summary["notes"].append(
+                f"Asked over the case folder's own articles, {suite.articles}, in a temporary index."
+            )
     except (EvalInputError, ArticleFolderError) as exc:
         _fail(str(exc))
     _write_and_show(out, summary, rows, baseline_rows, as_json)
@@ -150,3 +162,40 @@ def run_squad_benchmark(
     except (EvalInputError, ArticleFolderError, OSError) as exc:
         _fail(str(exc))
     _write_and_show(out, summary, rows, baseline_rows, as_json)
+
+
+@eval_app.command("coqa")
+def run_coqa_benchmark(
+    file: Annotated[Path, typer.Argument(help="A CoQA sample file (e.g. coqa-dev-sample.json).")],
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Play only N runs, spread evenly over the file (0 = all).")
+    ] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = _OUT / "coqa",
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of a table.")] = False,
+) -> None:
+    """Play CoQA conversations: every story in one temporary knowledge folder, the bot's answers as history,
+    beside two baselines (no history; previous question + question)."""
+    from knowledge.settings import go_offline
+
+    go_offline()
+    from evals.coqa import run_coqa
+    from evals.runner import EvalInputError
+    from knowledge.loaders import ArticleFolderError
+
+    try:
+        summary, rows, baseline_rows = run_coqa(file, limit or None, lambda label: _progress(label, as_json))
+    except (EvalInputError, ArticleFolderError, OSError) as exc:
+        _fail(str(exc))
+    _write_and_show(out, summary, rows, baseline_rows, as_json)
+
+
+def _print_metrics(summary: dict, pick) -> None:
+    """One line per metric: the bot's value with its interval, then each baseline's; `pick` chooses the
+    aggregate (overall, or a tag's) from a system's summary."""
+    from evals.report import baselines, fmt
+
+    for key, (label, _higher, kind) in summary["metrics"].items():
+        line = f"  {label:<34} {fmt(pick(summary).get(key), kind)}"
+        for other in baselines(summary):
+            line += f"   | {other['name']}: {fmt(pick(other).get(key), kind, interval=False)}"
+        typer.echo(line)

@@ -61,6 +61,19 @@ def mean(values: Iterable[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
+def mean_interval(values: Sequence[float]) -> dict:
+    """A mean with a normal-approximation 95% interval (clipped to [0, 1]), as a metric dict.
+
+    `mean_interval([1.0, 0.0])["value"] == 0.5`; empty → value NaN, n 0.
+    """
+    if not values:
+        return {"value": math.nan, "n": 0}
+    m = mean(values)
+    sd = (sum((v - m) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
+    half = 1.96 * sd / len(values) ** 0.5
+    return {"value": m, "n": len(values), "low": max(0.0, m - half), "high": min(1.0, m + half)}
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (numpy's default). `percentile([1, 2, 3, 4], 50) == 2.5`"""
     ordered = sorted(values)

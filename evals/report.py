@@ -69,9 +69,25 @@ def expected_text(row: dict) -> str:
     return " AND ".join("(" + " / ".join(group) + ")" for group in row.get("must", []))
 
 
-def metric_rows(summary: dict) -> list[tuple[str, str, str, str]]:
-    """(label, bot, baseline, threshold) per metric."""
-    baseline = (summary.get("baseline") or {}).get("overall", {})
+def baselines(summary: dict) -> list[dict]:
+    """The reference systems shown beside the bot: a run's `baselines` list, or its one `baseline`."""
+    if summary.get("baselines"):
+        return list(summary["baselines"])
+    return [summary["baseline"]] if summary.get("baseline") else []
+
+
+def highlighted(summary: dict) -> list[str]:
+    """Tags whose numbers a run shows beside the overall ones (CoQA: follow-ups)."""
+    return [t for t in summary.get("highlight_tags", []) if t in summary.get("by_tag", {})]
+
+
+def metric_rows(summary: dict, tag: str | None = None) -> list[tuple[str, str, list[str], str]]:
+    """(label, bot, one value per baseline, threshold) per metric, overall or over one tag's questions."""
+
+    def pick(system: dict) -> dict:
+        return system.get("overall", {}) if tag is None else system.get("by_tag", {}).get(tag, {})
+
+    others = [pick(b) for b in baselines(summary)]
     limits = {
         c["name"]: ("≥ " if c["bound"] == "min" else "≤ ")
         + _number(c["limit"], summary["metrics"].get(c["name"], ["", True, "rate"])[2])
@@ -82,8 +98,8 @@ def metric_rows(summary: dict) -> list[tuple[str, str, str, str]]:
         rows.append(
             (
                 label,
-                fmt(summary["overall"].get(key), kind),
-                fmt(baseline.get(key), kind) if baseline else "",
+                fmt(pick(summary).get(key), kind),
+                [fmt(other.get(key), kind) for other in others],
                 limits.get(key, ""),
             )
         )
@@ -96,7 +112,7 @@ def _number(value: float, kind: str) -> str:
 
 def render_markdown(summary: dict, rows: list[dict]) -> str:
     """The report as Markdown: verdict, metrics (side by side with the baseline), failures, tags, latency, cases."""
-    baseline_name = (summary.get("baseline") or {}).get("name", "")
+    names = [b["name"] for b in baselines(summary)]
     lines = [
         f"# {summary['title']}",
         "",
@@ -105,10 +121,14 @@ def render_markdown(summary: dict, rows: list[dict]) -> str:
     ]
     if summary.get("passed") is not None:
         lines += [f"**Thresholds: {'PASS' if summary['passed'] else 'FAIL'}**", ""]
-    lines += [f"| Metric | {summary['system']} |" + (f" {baseline_name} |" if baseline_name else "") + " Threshold |"]
-    lines += ["|---|---|" + ("---|" if baseline_name else "") + "---|"]
+    lines += [f"| Metric | {summary['system']} |" + "".join(f" {name} |" for name in names) + " Threshold |"]
+    lines += ["|---|---|" + "---|" * len(names) + "---|"]
     for label, ours, theirs, limit in metric_rows(summary):
-        lines.append(f"| {label} | {ours} |" + (f" {theirs} |" if baseline_name else "") + f" {limit} |")
+        lines.append(f"| {label} | {ours} |" + "".join(f" {t} |" for t in theirs) + f" {limit} |")
+    for tag in highlighted(summary):
+        lines.append(f"| **{tag}** ({summary['by_tag'][tag]['cases']} questions) | |" + " |" * len(names) + " |")
+        for label, ours, theirs, _limit in metric_rows(summary, tag):
+            lines.append(f"| {label} | {ours} |" + "".join(f" {t} |" for t in theirs) + " |")
     lines += [
         "",
         "Rates show the 95% Wilson interval in brackets; n is the number of questions the metric applies to.",

@@ -11,7 +11,7 @@ from pathlib import Path
 from string import Template
 
 from evals import charts
-from evals.report import expected_text, fmt, metric_rows
+from evals.report import baselines, expected_text, fmt, highlighted, metric_rows
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
 
@@ -19,30 +19,36 @@ TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
 def render_html(summary: dict, rows: list[dict], baseline_rows: list[dict] | None = None) -> str:
     """The report as one self-contained HTML page (charts inline as SVG)."""
     e = html.escape
-    baseline = summary.get("baseline")
-    system, other = summary["system"], (baseline or {}).get("name", "")
+    others = baselines(summary)
+
+    def short(metric: dict | None, key: str) -> str:
+        return fmt(metric, summary["metrics"][key][2], interval=False).split(" n=")[0]
+
     cards = "".join(
-        f'<div class="card"><div class="big">{e(fmt(summary["overall"].get(k), summary["metrics"][k][2], interval=False).split(" n=")[0])}</div>'
+        f'<div class="card"><div class="big">{e(short(summary["overall"].get(k), k))}</div>'
         f'<div class="label">{e(summary["metrics"][k][0])}</div>'
-        + (
-            f'<div class="ref">{e(other)}: {e(fmt(baseline["overall"].get(k), summary["metrics"][k][2], interval=False).split(" n=")[0])}</div>'
-            if baseline
-            else ""
-        )
+        + "".join(f'<div class="ref">{e(b["name"])}: {e(short(b["overall"].get(k), k))}</div>' for b in others)
         + "</div>"
         for k in summary["headline"]
     )
     head = (
-        f"<tr><th>Metric</th><th>{e(system)}</th>"
-        + (f"<th>{e(other)}</th>" if baseline else "")
+        f"<tr><th>Metric</th><th>{e(summary['system'])}</th>"
+        + "".join(f"<th>{e(b['name'])}</th>" for b in others)
         + "<th>Threshold</th></tr>"
     )
-    table = head + "".join(
-        f"<tr><td>{e(label)}</td><td><b>{e(ours)}</b></td>"
-        + (f"<td>{e(theirs)}</td>" if baseline else "")
-        + f"<td>{e(limit)}</td></tr>"
-        for label, ours, theirs, limit in metric_rows(summary)
-    )
+
+    def body(tag: str | None) -> str:
+        return "".join(
+            f"<tr><td>{e(label)}</td><td><b>{e(ours)}</b></td>"
+            + "".join(f"<td>{e(t)}</td>" for t in theirs)
+            + f"<td>{e(limit)}</td></tr>"
+            for label, ours, theirs, limit in metric_rows(summary, tag)
+        )
+
+    table = head + body(None)
+    for tag in highlighted(summary):
+        count = summary["by_tag"][tag]["cases"]
+        table += f"<tr><th colspan='{len(others) + 3}'>{e(tag)} ({count} questions)</th></tr>" + body(tag)
     verdict = ""
     if summary.get("passed") is not None:
         missed = [c for c in summary.get("thresholds") or [] if not c["ok"]]
@@ -77,23 +83,25 @@ def render_html(summary: dict, rows: list[dict], baseline_rows: list[dict] | Non
 def _charts(summary: dict, rows: list[dict], baseline_rows: list[dict] | None) -> str:
     key = summary["chart_metric"]
     label, _, kind = summary["metrics"][key]
+    others = baselines(summary)
     tags = sorted(summary["by_tag"], key=lambda t: _sort_value(summary["by_tag"][t].get(key)))  # weakest first
     series = {summary["system"]: [summary["by_tag"][t].get(key, {}) for t in tags]}
-    if summary.get("baseline"):
-        series[summary["baseline"]["name"]] = [summary["baseline"]["by_tag"].get(t, {}).get(key, {}) for t in tags]
+    for other in others:
+        series[other["name"]] = [other["by_tag"].get(t, {}).get(key, {}) for t in tags]
     parts = [charts.rate_bars(f"{label} by tag (95% intervals)", tags, series, percent=kind == "rate")]
     rate_keys = [k for k, (_, _, kind) in summary["metrics"].items() if kind == "rate"]
     overall = {summary["system"]: [summary["overall"].get(k, {}) for k in rate_keys]}
-    if summary.get("baseline"):
-        overall[summary["baseline"]["name"]] = [summary["baseline"]["overall"].get(k, {}) for k in rate_keys]
+    for other in others:
+        overall[other["name"]] = [other["overall"].get(k, {}) for k in rate_keys]
     labels = [summary["metrics"][k][0] + ("" if summary["metrics"][k][1] else " (lower is better)") for k in rate_keys]
     parts.append(charts.rate_bars("Every rate, overall", labels, overall))
     totals = {summary["system"]: [r["timings"].get("total", math.nan) for r in rows]}
     p95 = {summary["system"]: summary["latency_ms"].get("total", {}).get("p95", math.nan)}
-    if baseline_rows:
-        name = summary["baseline"]["name"]
-        totals[name] = [r["timings"].get("total", math.nan) for r in baseline_rows]
-        p95[name] = summary["baseline"]["latency_ms"].get("total", {}).get("p95", math.nan)
+    for other in others if baseline_rows else []:
+        # Rows name their system when several baselines share one file; a lone baseline's rows need not.
+        own = [r for r in baseline_rows if r.get("system", other["name"]) == other["name"]]
+        totals[other["name"]] = [r["timings"].get("total", math.nan) for r in own]
+        p95[other["name"]] = other["latency_ms"].get("total", {}).get("p95", math.nan)
     totals = {k: [v for v in vs if not math.isnan(v)] for k, vs in totals.items()}
     parts.append(charts.latency_histogram("Latency per question (answer stage total)", totals, p95))
     figures = [f'<figure class="chart">{svg}</figure>' for svg in parts]

@@ -1,6 +1,10 @@
 """Run the eval suite: load `evals/cases/*.jsonl`, ask every case (history turns asked live) of a
 `Bot`, score it, aggregate overall and per tag, and check the versioned thresholds.
 
+A case folder may carry what it is asked over and what gates it: an `articles/` folder (then the
+suite runs over those articles, in an index of its own, instead of the configured knowledge folder)
+and a `thresholds.toml` (else `evals/thresholds.toml` applies). `load_suite` finds both.
+
 Writing the files people read is `evals/report.py`'s job; the command line is `evals/cli.py`.
 The bot is passed in (any object with `ask` and `articles`), so the baseline runs through the same code.
 """
@@ -9,10 +13,12 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from evals.metrics import CaseScore, Rate, hit_at, mean, percentile, reciprocal_rank, score_case
@@ -21,6 +27,8 @@ EVALS_DIR = Path(__file__).resolve().parent
 DEFAULT_CASES = EVALS_DIR / "cases"
 DEFAULT_THRESHOLDS = EVALS_DIR / "thresholds.toml"
 DEFAULT_OUT = EVALS_DIR / "out"
+ARTICLES_FOLDER = "articles"  # a case folder's own articles
+THRESHOLDS_FILE = "thresholds.toml"  # a case folder's own thresholds
 
 # Summary metric → (label, higher is better, "rate" or "mean"); the order of every table.
 METRICS: dict[str, tuple[str, bool, str]] = {
@@ -71,6 +79,63 @@ def load_cases(path: str | Path) -> list[Case]:
     if not cases:
         raise EvalInputError(f"No cases found in {path}")
     return cases
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Cases and what they are asked over: `articles` is the case folder's own `articles/` (None: the
+    configured knowledge folder); `thresholds` is the file that gates the run."""
+
+    source: Path
+    cases: list[Case]
+    articles: Path | None
+    thresholds: Path
+
+
+def load_suite(path: str | Path, thresholds: str | Path | None = None) -> Suite:
+    """The cases at `path` (a folder or one `.jsonl`) with the `articles/` and `thresholds.toml` beside them.
+
+    An explicit `thresholds` wins over the folder's own file, which wins over `evals/thresholds.toml`.
+    `load_suite("evals/cases/twin").articles` → Path('evals/cases/twin/articles')
+    """
+    path = Path(path)
+    cases = load_cases(path)
+    folder = path if path.is_dir() else path.parent
+    articles = folder / ARTICLES_FOLDER
+    own_thresholds = folder / THRESHOLDS_FILE
+    if thresholds is None:
+        thresholds = own_thresholds if own_thresholds.is_file() else DEFAULT_THRESHOLDS
+    return Suite(path, cases, articles if articles.is_dir() else None, Path(thresholds))
+
+
+@contextmanager
+def suite_settings(suite: Suite, settings) -> Iterator:
+    """`settings` for asking `suite`: unchanged, or over the suite's own articles with a temporary index
+    (so the configured folder's index is never synced to other articles)."""
+    if suite.articles is None:
+        yield settings
+        return
+    with tempfile.TemporaryDirectory(prefix="dsqa-suite-") as scratch:
+        yield replace(settings, knowledge_dir=suite.articles, index_dir=Path(scratch) / "index")
+
+
+@contextmanager
+def temporary_bot(write: Callable[[Path], None], prefix: str, settings_overrides: dict | None = None) -> Iterator:
+    """(bot, knowledge folder, seconds spent indexing) for a benchmark: `write(folder)` fills a temporary
+    knowledge folder, and a `Bot` over it is indexed in a temporary index (both removed afterwards)."""
+    from bot import Bot
+    from knowledge.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        knowledge = Path(scratch) / "knowledge"
+        write(knowledge)
+        settings = Settings(
+            knowledge_dir=knowledge, index_dir=Path(scratch) / "index", progress=False, **(settings_overrides or {})
+        )
+        bot = Bot(settings=settings)
+        started = time.perf_counter()
+        bot.index()
+        yield bot, knowledge, time.perf_counter() - started
 
 
 def _parse_case(line: str, where: str) -> Case:

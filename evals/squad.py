@@ -9,23 +9,23 @@ false refusals, latency. Data from outside the project: nothing here is tuned to
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from evals.metrics import (
     Rate,
     first_hit_rank,
     hit_at,
-    mean,
+    mean_interval,
     normalize_answer,
     squad_scores,
     strip_markers,
     wilson_interval,
 )
-from evals.runner import EvalInputError, latency_summary
+from evals.runner import EvalInputError, latency_summary, temporary_bot
 
 METRICS: dict[str, tuple[str, bool, str]] = {
     "correct": ("Right overall (gold or declined)", True, "rate"),
@@ -139,16 +139,6 @@ def score_question(question: SquadQuestion, answer) -> dict:
     }
 
 
-def _mean_metric(values: list[float]) -> dict:
-    """A mean with a normal-approximation 95% interval."""
-    if not values:
-        return {"value": float("nan"), "n": 0}
-    m = mean(values)
-    sd = (sum((v - m) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
-    half = 1.96 * sd / len(values) ** 0.5
-    return {"value": m, "n": len(values), "low": max(0.0, m - half), "high": min(1.0, m + half)}
-
-
 def aggregate_squad(rows: Sequence[dict]) -> dict:
     """Every SQuAD metric over some rows."""
     answerable = [r for r in rows if not r["impossible"]]
@@ -166,8 +156,8 @@ def aggregate_squad(rows: Sequence[dict]) -> dict:
             "low": low,
             "high": high,
         },
-        "f1": _mean_metric([r["f1"] for r in rows]),
-        "f1_answerable": _mean_metric([r["f1"] for r in answerable]),
+        "f1": mean_interval([r["f1"] for r in rows]),
+        "f1_answerable": mean_interval([r["f1"] for r in answerable]),
         "hit_at_1": Rate.of_flags(hit_at(k, 1) for k in ranks).to_dict(),
         "hit_at_5": Rate.of_flags(hit_at(k, 5) for k in ranks).to_dict(),
         "no_answer_accuracy": Rate.of_flags(r["abstained"] for r in rows if r["impossible"]).to_dict(),
@@ -195,19 +185,8 @@ def run_squad(
     """Build a Bot over the file's articles and ask its questions: (summary, rows, baseline rows)."""
     articles, questions = load_squad(path)
     chosen = spread(questions, limit)
-    from bot import Bot
-    from knowledge.settings import Settings
-
-    with tempfile.TemporaryDirectory(prefix="dsqa-squad-") as scratch:
-        knowledge = Path(scratch) / "knowledge"
-        write_knowledge(articles, knowledge)
-        settings = Settings(
-            knowledge_dir=knowledge, index_dir=Path(scratch) / "index", progress=False, **(settings_overrides or {})
-        )
-        bot = Bot(settings=settings)
-        started = time.perf_counter()
-        bot.index()
-        index_seconds = time.perf_counter() - started
+    write = partial(write_knowledge, articles)
+    with temporary_bot(write, "dsqa-squad-", settings_overrides) as (bot, knowledge, index_seconds):
         started = time.perf_counter()
         rows = [score_question(q, bot.ask(q.question)) for q in (progress(chosen) if progress else chosen)]
         ask_seconds = time.perf_counter() - started
