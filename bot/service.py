@@ -98,7 +98,7 @@ class Bot:
         from knowledge.loaders import load_articles
 
         with self._lock:
-            articles = load_articles(self.settings.knowledge_dir)
+            articles = load_articles(self.settings.knowledge_dir, max_file_mb=self.settings.max_file_mb)
             store = self._store()
             show = self.settings.progress if progress is None else progress
             report = sync_index(

@@ -53,6 +53,9 @@ class Settings:
     )
     model: str = _describe(BUNDLED_MODEL, "Embedding model: the bundled one, or a sentence-transformers name/path.")
     model_sha256: str = _describe(BUNDLED_MODEL_SHA256, "Expected sha256 of the bundled model.safetensors.")
+    max_file_mb: float = _describe(
+        20.0, "Larger files in the knowledge folder are skipped, with a warning naming them."
+    )
     chunk_size: int = _describe(700, "Maximum characters per chunk (sentence-aware split).")
     chunk_overlap: int = _describe(150, "Characters of overlap between neighbouring chunks.")
     top_k: int = _describe(5, "Chunks returned by the hybrid retriever.")
