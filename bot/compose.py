@@ -10,7 +10,7 @@ decline, it never makes it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -52,30 +52,37 @@ def calibration_features(reading: Reading) -> tuple[float, ...]:
 
 
 class AnswerComposer:
-    """Decides and writes answers. `threshold`: the calibrated confidence below which it declines."""
+    """Decides and writes answers. Two calibrated scores, each with its threshold: one over the
+    reader's spans (English questions: the reader learned English) and one over sentences alone."""
 
-    def __init__(self, calibrator: LinearModel, threshold: float):
-        if tuple(calibrator.names) != CALIBRATION_FEATURES:
-            raise ValueError("calibrator features do not match: run `make train`")
-        self.calibrator, self.threshold = calibrator, threshold
+    def __init__(self, with_reader: tuple[LinearModel, float], sentences_only: tuple[LinearModel, float]):
+        for model, _ in (with_reader, sentences_only):
+            if tuple(model.names) != CALIBRATION_FEATURES:
+                raise ValueError("calibrator features do not match: run `make train`")
+        self.with_reader, self.sentences_only = with_reader, sentences_only
 
     @classmethod
     def bundled(cls, threshold: float | None = None) -> AnswerComposer:
-        """The calibrator `make train` ships, with its calibrated threshold unless one is given."""
+        """The calibrators `make train` ships, with their calibrated thresholds unless one is given."""
         import json
 
-        path = MODELS / "calibrator.json"
-        calibrated = json.loads(path.read_text(encoding="utf-8"))["threshold"]
-        return cls(LinearModel.load(path), calibrated if threshold is None else threshold)
+        def load(name: str) -> tuple[LinearModel, float]:
+            path = MODELS / name
+            calibrated = json.loads(path.read_text(encoding="utf-8"))["threshold"]
+            return LinearModel.load(path), calibrated if threshold is None else threshold
+
+        return cls(load("calibrator.json"), load("calibrator-sentences.json"))
 
     def decide(self, readings: list[Reading], query: str, index: SearchIndex, known_words: frozenset[str]) -> Verdict:
         """Answer from the most confident reading, or decline with the reason that describes why."""
         if not readings:
             return Verdict(0.0, None, AbstainReason.OFF_TOPIC)
-        scores = self.calibrator.probability(np.asarray([calibration_features(r) for r in readings]))
+        read = any(r.span_score or r.null_score for r in readings)
+        model, threshold = self.with_reader if read else self.sentences_only
+        scores = model.probability(np.asarray([calibration_features(r) for r in readings]))
         best = int(np.argmax(scores))
         confidence, reading = float(scores[best]), readings[best]
-        if confidence >= self.threshold:
+        if confidence >= threshold:
             return Verdict(confidence, reading, None)
         return Verdict(confidence, reading, _reason(query, reading, index, known_words))
 
@@ -158,10 +165,7 @@ def cite(rows: list[int], index: SearchIndex, retrieved: list[RetrievedChunk]) -
         rank = {chunk_id: i for i, chunk_id in enumerate(retrieved_ids)}
         chunk = index.chunks[min(whole, key=lambda c: rank.get(index.chunks[c].id, len(rank) + c))]
         citation = Citation.quoting(number, chunk, start, end, quote)
-        pages = getattr(index.sentences, "pages", None)
-        if pages is not None and pages[row]:
-            citation = Citation(**{**citation.__dict__, "page": int(pages[row])})
-        citations.append(citation)
+        citations.append(replace(citation, page=index.page_of(chunk.article_id, start)))
         parts.append(f"{escape_markers(quote)} [{number}]")
     return " ".join(parts), citations
 
@@ -185,7 +189,7 @@ def _reason(query: str, reading: Reading, index: SearchIndex, known_words: froze
     """Describe a decline: gibberish, off the articles' topic, a premise they contradict, or not stated."""
     from index.lexical import words
 
-    typed = [w for w in words(query) if len(w) >= 3 and w.isalpha()]
+    typed = [w for w in words(query) if len(w) >= 3 and w.isascii() and w.isalpha()]
     known = [w for w in typed if w in index.vocabulary or w in known_words]
     if typed and len(known) * 2 < len(typed):
         return AbstainReason.UNCLEAR

@@ -16,6 +16,7 @@ from bot.rank import Candidate
 from bot.retrieve import SearchIndex
 
 READ_TOP = 3  # windows read per question: the reader is the costliest step of an answer
+READER_LANGUAGES = frozenset({"en"})  # what the reader was trained on (SQuAD); others are read as sentences
 
 
 class SpanReader(Protocol):
@@ -67,8 +68,11 @@ class PassageReader:
     def __init__(self, reader: SpanReader | None, top: int = READ_TOP):
         self.reader, self.top = reader, top
 
-    def read(self, question: str, candidates: list[Candidate], index: SearchIndex) -> list[Reading]:
-        """Readings of the best `top` candidates' windows, in candidate order."""
+    def read(
+        self, question: str, candidates: list[Candidate], index: SearchIndex, language: str = "en"
+    ) -> list[Reading]:
+        """Readings of the best `top` candidates' windows, in candidate order (spanless when the
+        question's language is not one the reader learned)."""
         chosen, seen = [], set()
         for candidate in candidates:
             rows = window_rows(candidate.row, index)
@@ -77,7 +81,7 @@ class PassageReader:
                 seen.add(rows)
             if len(chosen) == self.top:
                 break
-        if self.reader is None or not chosen:
+        if self.reader is None or not chosen or language not in READER_LANGUAGES:
             return [Reading(c, rows, 0, 0) for c, rows in chosen]
         texts = [window_text(rows, index) for _, rows in chosen]
         predictions = self.reader.read(question, [text for text, _ in texts])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -37,8 +38,10 @@ class SearchIndex:
     chunk_of_sentence: list[list[int]]  # sentence row → indexes of chunks holding it
     article_texts: dict[str, str]
     rows_of_chunk: list[list[int]] = field(default_factory=list)  # chunk index → its sentence rows
+    page_starts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # paged articles (PDF) only
     _row_of_text: dict[str, int] | None = None
-    _first_rows: dict[str, int] | None = None
+    _article_rows: dict[str, range] | None = None
+    _chunks_of: dict[str, list[int]] | None = None
 
     def __post_init__(self) -> None:
         if not self.rows_of_chunk:
@@ -46,6 +49,11 @@ class SearchIndex:
             for row, holders in enumerate(self.chunk_of_sentence):
                 for chunk in holders:
                     self.rows_of_chunk[chunk].append(row)
+
+    def page_of(self, article_id: str, offset: int) -> int | None:
+        """The 1-based page of an article holding `offset`, None when the article has no pages."""
+        starts = self.page_starts.get(article_id)
+        return max(1, bisect_right(starts, offset)) if starts else None
 
     @classmethod
     def load(cls, store: Store, article_texts: dict[str, str]) -> SearchIndex:
@@ -76,14 +84,26 @@ class SearchIndex:
         """IDF of a token; unseen tokens get the highest IDF (they are rare by definition)."""
         return self.idf.get(token, math.log(1 + (len(self.sentence_tokens) + 0.5) / 0.5))
 
-    def bm25_ranking(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk index, BM25 score) for chunks sharing a token with the query, best first."""
+    def bm25_ranking(self, query: str, k: int, within: list[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk index, BM25 score) for chunks sharing a token with the query, best first; only
+        chunks `within` a list of chunk indexes when one is given."""
         known = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
         if not known or not self.chunks:
             return []
         scores = self.bm25.get_scores(known)
-        order = _top(scores, k)
+        if within is not None:
+            order = [within[i] for i in _top(scores[within], k)]
+        else:
+            order = _top(scores, k)
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+    def chunks_of(self, article_id: str) -> list[int]:
+        """Indexes of an article's chunks (chunks are in article order)."""
+        if self._chunks_of is None:
+            self._chunks_of = {}
+            for i, chunk in enumerate(self.chunks):
+                self._chunks_of.setdefault(chunk.article_id, []).append(i)
+        return self._chunks_of.get(article_id, [])
 
     def sentence_similarities(self, vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query with every sentence (vectors are unit length)."""
@@ -96,13 +116,19 @@ class SearchIndex:
         n = len(self.sentences.ids)
         return 0 <= row < n and 0 <= other < n and self.sentences.article_ids[row] == self.sentences.article_ids[other]
 
-    def first_row_of(self, article_id: str) -> int:
-        """The row of an article's first sentence (its title line), or -1. Rows are in article order."""
-        if self._first_rows is None:
-            self._first_rows = {}
+    def article_rows(self, article_id: str) -> range:
+        """The rows of an article's sentences (rows are in article order)."""
+        if self._article_rows is None:
+            bounds: dict[str, list[int]] = {}
             for row, article in enumerate(self.sentences.article_ids):
-                self._first_rows.setdefault(article, row)
-        return self._first_rows.get(article_id, -1)
+                bounds.setdefault(article, [row, row])[1] = row
+            self._article_rows = {a: range(first, last + 1) for a, (first, last) in bounds.items()}
+        return self._article_rows.get(article_id, range(0))
+
+    def first_row_of(self, article_id: str) -> int:
+        """The row of an article's first sentence (its title line), or -1."""
+        rows = self.article_rows(article_id)
+        return rows.start if rows else -1
 
     def row_of_text(self, text: str) -> int:
         """The row of the sentence whose text is exactly `text`, or -1 (finds what an answer quoted)."""
@@ -145,6 +171,10 @@ class Focus:
 
     rows: tuple[int, ...] = ()
 
+    def article(self, index: SearchIndex) -> str | None:
+        """The article of the latest cited sentence, None before any answer."""
+        return index.sentences.article_ids[self.rows[-1]] if self.rows else None
+
 
 def conversation_focus(history, index: SearchIndex) -> Focus:
     """The sentences earlier answers quoted (found by their exact text), oldest first; refusals and
@@ -178,9 +208,8 @@ def focus_ranking(index: SearchIndex, focus: Focus, k: int) -> list[int]:
     if not focus.rows:
         return []
     last = focus.rows[-1]
-    article = index.sentences.article_ids[last]
     start = index.sentences.spans[last][0]
-    near = [i for i, c in enumerate(index.chunks) if c.article_id == article]
+    near = index.chunks_of(index.sentences.article_ids[last])
     return sorted(near, key=lambda i: abs(index.chunks[i].start - start))[:k]
 
 
@@ -200,18 +229,29 @@ class HybridRetriever(BaseRetriever):
     candidates_k: int = 20
     rrf_k: int = 60
 
-    def retrieve(self, query: str, focus: Focus = Focus(), vector: np.ndarray | None = None) -> Retrieval:
-        """Rank chunks for a query (its vector may be passed in when already computed)."""
+    def retrieve(
+        self, query: str, focus: Focus = Focus(), vector: np.ndarray | None = None, within: str | None = None
+    ) -> Retrieval:
+        """Rank chunks for a query (its vector may be passed in when already computed); only chunks
+        of the article `within` when one is given (a follow-up that stays on the conversation's topic)."""
         index = self.search_index
         vector = self.embedder.embed_query_vector(query) if vector is None else vector
         if not index.chunks:
             return Retrieval([], vector, {}, {}, {})
+        allowed = index.chunks_of(within) if within is not None else None
         position = {c.id: i for i, c in enumerate(index.chunks)}
         dense_hits = [(position[cid], score) for cid, score in self.store.search(vector, self.candidates_k)]
-        lexical = index.bm25_ranking(query, self.candidates_k)
+        lexical = index.bm25_ranking(query, self.candidates_k, allowed)
         similarities = index.sentence_similarities(vector)
+        if allowed is not None:
+            keep = set(allowed)
+            dense_hits = [(i, score) for i, score in dense_hits if i in keep]
+            rows = index.article_rows(within)
+            top_rows = [rows.start + int(i) for i in _top(similarities[rows.start : rows.stop], self.candidates_k)]
+        else:
+            top_rows = _top(similarities, self.candidates_k)
         by_sentence: list[int] = []
-        for row in _top(similarities, self.candidates_k):
+        for row in top_rows:
             for chunk in index.chunk_of_sentence[int(row)]:
                 if chunk not in by_sentence:
                     by_sentence.append(chunk)

@@ -126,6 +126,7 @@ class Bot:
 
         self._articles = articles
         self._search = SearchIndex.load(store, {a.id: a.text for a in articles})
+        self._search.page_starts = {a.id: a.page_starts for a in articles if a.page_starts}
         self.retriever = HybridRetriever(
             search_index=self._search,
             store=store,
@@ -198,8 +199,10 @@ class Bot:
         if p.answer is not None:
             return p
         began = time.perf_counter()
+        topic = p.focus.article(self._search)
         for option in (p.rewrite, *p.rewrite.alternatives):
-            retrieval = self.retriever.retrieve(option.query, p.focus)
+            within = topic if option.uses_history else None  # a reading that leans on the history stays on its topic
+            retrieval = self.retriever.retrieve(option.query, p.focus, within=within)
             candidates = self._ranker.rank(tokenize(option.query), retrieval, self._search)
             confidence = candidates[0].score if candidates else 0.0
             if p.retrieval is None or confidence > p.confidence:
@@ -211,7 +214,8 @@ class Bot:
         if p.answer is not None or p.analysis.intent is Intent.OVERVIEW:
             return p
         began = time.perf_counter()
-        p.readings = self._reader.read(p.chosen.shown or p.chosen.query, p.candidates, self._search)
+        question = p.chosen.shown or p.chosen.query
+        p.readings = self._reader.read(question, p.candidates, self._search, p.analysis.language)
         p.timings["read"] = _ms(began)
         return p
 
@@ -247,7 +251,7 @@ class Bot:
         """Title, date and passage count per indexed article, for a "what I know" panel."""
         self._ensure_ready()
         counts = Counter(c.article_id for c in self._search.chunks)
-        return [ArticleSummary(a.id, a.title, a.date, counts.get(a.id, 0)) for a in self._articles]
+        return [ArticleSummary(a.id, a.title, a.date, counts.get(a.id, 0), a.format, a.pages) for a in self._articles]
 
 
 @dataclass

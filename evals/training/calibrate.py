@@ -88,12 +88,10 @@ def decisions(model: LinearModel, rows, threshold: float) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def fit(rows, name: str, about: str, dev_rows) -> dict:
+    """Fit one calibrator on the calibration rows, choose its threshold, save it as `name`."""
     from sklearn.linear_model import LogisticRegression
 
-    reader = PassageReader(load_reader())
-    train = open_corpus(TRAIN_FILE)
-    rows = table(train, [q for q in train.questions if q.title in CALIBRATION_ARTICLES], reader)
     x = np.vstack([f for _, f, _ in rows])
     y = np.concatenate([labels for _, _, labels in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
@@ -102,21 +100,28 @@ def main() -> None:
     best_scores = sorted(model.probability(f).max() for q, f, _ in rows if not q.impossible and len(f))
     answerable = sum(1 for q, _, _ in rows if not q.impossible)
     threshold = float(best_scores[int(MAX_FALSE_REFUSALS * answerable)]) if best_scores else 0.5
-    dev = open_corpus(DEV_FILE)
     report = {
         "threshold": round(threshold, 4),
         "calibration": decisions(model, rows, threshold),
-        "dev_sample": decisions(model, table(dev, dev.questions, reader), threshold),
-        "reader": reader.reader is not None,
+        "dev_sample": decisions(model, dev_rows, threshold),
     }
-    print("calibrator:", report)
-    model.save(
-        MODELS / "calibrator.json",
-        threshold=threshold,
-        trained_on=f"SQuAD 2.0 train sample, calibration articles only: {', '.join(CALIBRATION_ARTICLES)}",
-        scores=report,
-    )
-    print(json.dumps({"threshold": threshold}))
+    model.save(MODELS / name, threshold=threshold, trained_on=about, scores=report)
+    return report
+
+
+def main() -> None:
+    train, dev = open_corpus(TRAIN_FILE), open_corpus(DEV_FILE)
+    calibration = [q for q in train.questions if q.title in CALIBRATION_ARTICLES]
+    about = f"SQuAD 2.0 train sample, calibration articles only: {', '.join(CALIBRATION_ARTICLES)}"
+    for name, reader in (
+        ("calibrator-sentences.json", PassageReader(None)),
+        ("calibrator.json", PassageReader(load_reader())),
+    ):
+        if name == "calibrator.json" and reader.reader is None:
+            print("no reader model: calibrator.json not refitted")
+            continue
+        report = fit(table(train, calibration, reader), name, about, table(dev, dev.questions, reader))
+        print(f"{name}:", json.dumps(report))
 
 
 if __name__ == "__main__":
