@@ -98,6 +98,11 @@ def too_long_message(question: str, limit: int) -> str | None:
     return f"That question is {len(question):,} characters long; the limit is {limit:,}. Please shorten it."
 
 
+def plural(count: int, noun: str) -> str:
+    """`plural(1, "passage") == "1 passage"`"""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def chat_messages(turns: list[tuple[str, Answer]]) -> list[dict]:
     """The chatbot's messages: user/assistant pairs, so message 2k+1 is the answer of turn k+1."""
     messages: list[dict] = []
@@ -241,7 +246,7 @@ class ChatService:
         documents = gr.update(choices=document_choices(self.bot), value=None)
         return render_knowledge(self.bot.summaries()), documents, *self.example_updates()
 
-    def upload(self, files):
+    def upload_files(self, files):
         """Add uploaded files one by one, saying which is being indexed: yields (status, table, picker, examples…)."""
         paths = [Path(f) for f in (files or []) if f]
         lines: list[str] = []
@@ -253,7 +258,7 @@ class ChatService:
             except ValueError as error:
                 lines.append(f"- {error}")
                 continue
-            lines += [f"- {path.name}: added “{s.title}” ({s.chunks} passages)" for s in added] or [
+            lines += [f"- {path.name}: added “{s.title}” ({plural(s.chunks, 'passage')})" for s in added] or [
                 f"- {path.name}: could not be read as a document, so it was not added"
             ]
         yield "\n".join(lines) or "No file was given.", *self._after_documents_changed(), None
@@ -392,7 +397,7 @@ def build_app(bot: Bot, examples: list[str] | None = None, stream_delay: float =
         chatbot.like(service.record_feedback, [store], None, queue=False, **private)
 
         changed = [documents, picked, *example_buttons]
-        upload.upload(service.upload, [upload], [upload_status, *changed, upload], **private)
+        upload.upload(service.upload_files, [upload], [upload_status, *changed, upload], **private)
         delete_doc.click(service.confirm_delete, [picked], [confirm, confirm_text], queue=False, **private)
         confirm_no.click(lambda: gr.update(visible=False), None, confirm, queue=False, **private)
         confirm_yes.click(

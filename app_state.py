@@ -90,10 +90,16 @@ def normalize_store(value: object) -> dict:
 
 
 def _bounded(store: dict) -> dict:
-    while len(store["chats"]) > 1 and len(json.dumps(store, ensure_ascii=False)) > MAX_STORE_CHARS:
-        dropped = store["chats"].pop()  # the oldest
-        if store["current"] == dropped["id"]:
-            store["current"] = ""
+    """Under MAX_STORE_CHARS: the oldest chats go first, then the oldest turns of the one left."""
+    while len(json.dumps(store, ensure_ascii=False)) > MAX_STORE_CHARS:
+        if len(store["chats"]) > 1:
+            dropped = store["chats"].pop()
+            if store["current"] == dropped["id"]:
+                store["current"] = ""
+        elif store["chats"] and len(store["chats"][0]["turns"]) > 1:
+            store["chats"][0] = {**store["chats"][0], "turns": store["chats"][0]["turns"][1:]}
+        else:
+            break
     return store
 
 

@@ -47,7 +47,7 @@ def names_in(text: str) -> list[str]:
                 words = words[1:]
             # Every part that starts and ends with a capital: "Big Deep Space Lab" counts "Deep Space Lab".
             capital = [i for i, word in enumerate(words) if word[:1].isupper() or word[:1].isdigit()]
-            parts = {" ".join(words[i : j + 1]) for i in capital for j in capital if 0 <= j - i < MAX_NAME_WORDS}
+            parts = [" ".join(words[i : j + 1]) for i in capital for j in capital if 0 <= j - i < MAX_NAME_WORDS]
             counts.update(p for p in parts if " " in p or (p.isupper() and not _ROMAN.match(p)))
     repeated = {name: n for name, n in counts.items() if n >= 2}
     kept = [

@@ -5,10 +5,16 @@
 (() => {
   const NARROW = window.matchMedia("(max-width: 760px)");
 
+  function drawerOpen() {
+    return document.getElementById("dsqa-side")?.classList.contains("dsqa-open") ?? false;
+  }
+
   function setDrawer(open) {
-    document.body.classList.toggle("dsqa-drawer-open", open && NARROW.matches);
+    const shown = open && NARROW.matches;
+    document.getElementById("dsqa-side")?.classList.toggle("dsqa-open", shown);
     const toggle = document.getElementById("dsqa-sources-toggle");
-    if (toggle) toggle.setAttribute("aria-expanded", String(open && NARROW.matches));
+    toggle?.classList.toggle("dsqa-open", shown);
+    toggle?.setAttribute("aria-expanded", String(shown));
   }
 
   function showSource(href) {
@@ -84,7 +90,7 @@
         setTimeout(closeSidebar, 150);
       }
       if (target.closest("#dsqa-sources-toggle")) {
-        setDrawer(!document.body.classList.contains("dsqa-drawer-open"));
+        setDrawer(!drawerOpen());
       } else if (target.closest(".dsqa-drawer-close")) {
         setDrawer(false);
       }
