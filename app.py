@@ -285,7 +285,7 @@ class ChatService:
         try:
             *_, answer = self.answers(question, turns)
         except (ValueError, TypeError) as error:
-            raise gr.Error(str(error)) from None
+            raise gr.Error(str(error), print_exception=False) from None
         return answer.text, citation_records(answer), turns + [(question.strip(), answer)]
 
     def upload_api(self, files) -> list[dict]:
@@ -293,7 +293,7 @@ class ChatService:
         try:
             added = self.bot.add_documents([Path(f) for f in (files or []) if f])
         except ValueError as error:
-            raise gr.Error(str(error)) from None
+            raise gr.Error(str(error), print_exception=False) from None
         self.examples = suggest_questions(self.bot, EXAMPLE_COUNT)
         return [
             {
@@ -312,7 +312,7 @@ class ChatService:
         try:
             self.bot.remove_document(article_id if isinstance(article_id, str) else "")
         except ValueError as error:
-            raise gr.Error(str(error)) from None
+            raise gr.Error(str(error), print_exception=False) from None
         self.examples = suggest_questions(self.bot, EXAMPLE_COUNT)
         return {"deleted": article_id}
 

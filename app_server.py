@@ -25,8 +25,12 @@ FAILED_LOGINS_PER_CLIENT = parse("5/minute")
 FAILED_LOGINS_OVERALL = parse("30/minute")  # clients can change address; the total is bounded too
 
 LOGIN_PATHS = frozenset({"/login", "/login/"})
-# What the login page itself loads: the page, its scripts, styles and icons. Nothing else is open.
-OPEN_PATHS = frozenset({"/", "/favicon.ico", "/theme.css", "/gradio_api/theme.css", "/manifest.json", "/robots.txt"})
+# What the login page itself loads (the page, its scripts, styles and icons), and Gradio's start-up
+# probe, which launch() calls without a login (it runs start-up events once; later calls do nothing).
+OPEN_PATHS = frozenset(
+    {"/", "/favicon.ico", "/theme.css", "/gradio_api/theme.css", "/manifest.json", "/robots.txt"}
+    | {"/gradio_api/startup-events"}
+)
 OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/gradio_api/static/")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import typer
 
@@ -37,15 +36,18 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _settings(knowledge: Path | None = None, index: Path | None = None, **overrides):
-    """Settings from the environment and these options; a bad value exits 2 with one line (in `main`)."""
+def _settings(knowledge: str | None = None, index: str | None = None, **overrides):
+    """Settings from the environment and these options; a bad value exits 2 with one line (in `main`).
+
+    Folders arrive as text, not `Path`: `Path("")` is ".", and `--knowledge ""` must be refused, not
+    mean the current folder."""
     from knowledge.settings import Settings, go_offline
 
     go_offline()  # offline and quiet (no model-loading bars) before any library loads
     return Settings.from_env(knowledge_dir=knowledge, index_dir=index, **overrides)
 
 
-def _bot(knowledge: Path | None, index: Path | None):
+def _bot(knowledge: str | None, index: str | None):
     settings = _settings(knowledge, index)
     from bot import Bot
 
@@ -76,8 +78,8 @@ def format_answer(answer) -> str:
 def ask(
     question: str = typer.Argument(..., help="The question, in quotes."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole Answer as JSON."),
-    knowledge: Path = KnowledgeOption,
-    index: Path = IndexOption,
+    knowledge: str = KnowledgeOption,
+    index: str = IndexOption,
 ) -> None:
     """Answer one question with citations. Example: dsqa ask "Where will IDSEA be located?" """
     if not question.strip():
@@ -91,7 +93,7 @@ def ask(
 
 
 @app.command()
-def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
+def chat(knowledge: str = KnowledgeOption, index: str = IndexOption) -> None:
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
     bot = _bot(knowledge, index)
     _guard(lambda: bot.index(progress=True))
@@ -119,8 +121,8 @@ def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
 
 @app.command("index")
 def build_index(
-    knowledge: Path = KnowledgeOption,
-    index: Path = IndexOption,
+    knowledge: str = KnowledgeOption,
+    index: str = IndexOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
     quiet: bool = QuietOption,
 ) -> None:
@@ -135,8 +137,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind. Beyond loopback needs --auth."),
     port: int = typer.Option(7860, "--port", "-p", min=1, max=65535, help="Port to serve on."),
     auth: str = typer.Option(None, "--auth", help="user:pass: require a login (or set $DSQA_AUTH)."),
-    knowledge: Path = KnowledgeOption,
-    index: Path = IndexOption,
+    knowledge: str = KnowledgeOption,
+    index: str = IndexOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Serve the web chat (index first if needed). Example: dsqa serve --port 7861"""

@@ -39,9 +39,8 @@ class Bot:
         embedder=None,
     ):
         settings = settings or Settings.from_env()
-        overrides = {
-            k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None
-        }
+        # Raw values: Settings validates and converts them (a "" folder is refused, not read as ".").
+        overrides = {k: v for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None}
         self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None

@@ -49,6 +49,8 @@ class SettingsError(ValueError):
 
 
 def _expand_user(value):
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("an empty path is no folder")  # Path("") would mean the current folder
     return Path(value).expanduser() if isinstance(value, str | Path) else value
 
 
@@ -142,8 +144,9 @@ class Settings:
             name = f"DSQA_{f.name.upper()}"
             if name in environ:
                 values[f.name], sources[f.name] = environ[name].strip(), name
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in overrides:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        for name in given:
             sources.pop(name, None)
         try:
             return replace(cls(), **values)
