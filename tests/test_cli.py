@@ -135,7 +135,7 @@ def test_indexing_and_answering_print_no_library_noise(tmp_path):
     assert built.returncode == 0 and built.stderr.strip() == "", built.stderr
     asked = dsqa("ask", "When will IDSEA launch?", "--index", index)
     assert asked.returncode == 0 and "July 7th 2025" in asked.stdout
-    code = "from bot import Bot\nprint(Bot(index_dir=%r).ask('When will IDSEA launch?').text)" % str(tmp_path / "api")
+    code = f"from bot import Bot\nprint(Bot(index_dir={str(tmp_path / 'api')!r}).ask('When will IDSEA launch?').text)"
     api = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert api.returncode == 0 and "July 7th 2025" in api.stdout
     for result in (built, asked, api):
