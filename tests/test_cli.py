@@ -31,7 +31,12 @@ def dsqa(*args, stdin: str | None = None, timeout: int = 180, env: dict | None =
 def app_py(*args, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | (env or {})
     return subprocess.run(
-        [sys.executable, "app.py", *args], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "app.py", *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -113,7 +118,9 @@ BAD_SERVE = [
 
 
 @pytest.mark.parametrize("entry", ["dsqa serve", "python app.py"])
-@pytest.mark.parametrize(("args", "env", "message"), BAD_SERVE, ids=[" ".join(a) or next(iter(e)) for a, e, _ in BAD_SERVE])
+@pytest.mark.parametrize(
+    ("args", "env", "message"), BAD_SERVE, ids=[" ".join(a) or next(iter(e)) for a, e, _ in BAD_SERVE]
+)
 def test_every_bad_serve_setting_is_one_line_and_exit_2(entry, args, env, message):
     result = dsqa("serve", *args, env=env, timeout=60) if entry == "dsqa serve" else app_py(*args, env=env)
     assert_one_clear_line(result, message)

@@ -183,7 +183,10 @@ def test_cli(shipped_bot, tmp_path):
         assert done.returncode in (0, 2), (kind, done.returncode, err)
         assert "Traceback" not in out + err, (kind, err)
         if done.returncode == 2:
-            assert len([line for line in err.splitlines() if line.strip()]) == 1 and err.startswith("error: "), (kind, err)
+            assert len([line for line in err.splitlines() if line.strip()]) == 1 and err.startswith("error: "), (
+                kind,
+                err,
+            )
     assert "July 7th 2025" in results["invalid UTF-8 in the question"].stdout.decode()
     assert "July 7th 2025" in results["NUL and junk bytes on the chat's stdin"].stdout.decode()
 
@@ -261,6 +264,8 @@ def test_chat_endpoint(chat_url, capfd):
 def test_there_are_at_least_60_kinds():
     cli = len(cli_cases("i", "k", "f"))
     total = len(BAD_QUESTIONS) + len(BAD_HISTORIES) + cli + len(CHAT_INPUTS)
-    print(f"\n{total} kinds of bad input: {len(BAD_QUESTIONS)} questions and {len(BAD_HISTORIES)} histories (API), "
-          f"{cli} CLI, {len(CHAT_INPUTS)} /chat")
+    print(
+        f"\n{total} kinds of bad input: {len(BAD_QUESTIONS)} questions and {len(BAD_HISTORIES)} histories (API), "
+        f"{cli} CLI, {len(CHAT_INPUTS)} /chat"
+    )
     assert total >= 60

@@ -93,8 +93,13 @@ def test_with_the_login_the_page_and_the_api_work(guarded):
         login = http.post("/login", data={"username": USER, "password": PASSWORD})
         assert login.status_code == 200
         assert http.get("/config").status_code == 200
-        assert http.post("/gradio_api/cancel", json={"session_hash": "a", "fn_index": 0, "event_id": "e"}).status_code == 200
-    text, sources = Client(url, auth=(USER, PASSWORD), verbose=False).predict("When will IDSEA launch?", api_name="/chat")
+        assert (
+            http.post("/gradio_api/cancel", json={"session_hash": "a", "fn_index": 0, "event_id": "e"}).status_code
+            == 200
+        )
+    text, sources = Client(url, auth=(USER, PASSWORD), verbose=False).predict(
+        "When will IDSEA launch?", api_name="/chat"
+    )
     assert "July 7" in text and sources
     with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error for a refused login
         Client(url, verbose=False).predict("When will IDSEA launch?", api_name="/chat")
@@ -104,7 +109,9 @@ def test_failed_logins_are_rate_limited(shipped_bot):
     demo, url = serve_with_login(shipped_bot)
     try:
         with httpx.Client(base_url=url, timeout=10) as http:
-            codes = [http.post("/login", data={"username": USER, "password": f"guess{i}"}).status_code for i in range(40)]
+            codes = [
+                http.post("/login", data={"username": USER, "password": f"guess{i}"}).status_code for i in range(40)
+            ]
             right = http.post("/login", data={"username": USER, "password": PASSWORD})
         assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}, codes
         assert right.status_code == 429 and int(right.headers["Retry-After"]) >= 1  # even the right one waits
