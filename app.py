@@ -67,7 +67,7 @@ TITLE = "deepspace-qa"
 INTRO = (
     f"<h1>{TITLE}</h1><p>Ask about the documents I have read. Every answer quotes them: click a "
     '<b>[n]</b> to see its source <span class="dsqa-wide">in the panel on the right</span>'
-    '<span class="dsqa-narrow">(or tap <b>Sources</b> at the bottom right)</span>. '
+    '<span class="dsqa-narrow">(or tap <b>Sources</b> at the top right)</span>. '
     "Follow-up questions are fine, and your chats stay in this browser.</p>"
 )
 

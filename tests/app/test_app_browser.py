@@ -60,6 +60,7 @@ def save_screenshot(page, artifacts: Path, name: str) -> None:
     path = artifacts / name
     page.screenshot(path=str(path))
     if os.environ.get("DSQA_UPDATE_SCREENSHOTS") == "1":
+        (PROJECT_ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(path, PROJECT_ROOT / "docs" / name)
 
 
