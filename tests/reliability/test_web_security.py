@@ -13,8 +13,9 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from app import ChatService, build_app, launch
+from app import build_app, launch
 from app_server import OPEN_PATHS, OPEN_PREFIXES
+from app_service import ChatService
 from app_state import empty_store, with_turn
 
 pytestmark = pytest.mark.slow
