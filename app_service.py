@@ -21,6 +21,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from app_render import citation_records, render_answer, render_knowledge, render_sources, render_user, streamed_prefixes
 from app_state import (
+    MAX_TURNS_PER_CHAT,
     chat_choices,
     chat_turns,
     current_chat,
@@ -234,7 +235,8 @@ class ChatService:
             *_, answer = self.answers(question, turns)
         except (ValueError, TypeError) as error:
             raise gr.Error(str(error), print_exception=False) from None
-        return answer.text, citation_records(answer), turns + [(question.strip(), answer)]
+        kept = (turns + [(question.strip(), answer)])[-MAX_TURNS_PER_CHAT:]  # a Client's history is bounded too
+        return answer.text, citation_records(answer), kept
 
     def upload_api(self, files) -> list[dict]:
         """`/upload`: file paths in, the added documents' summaries out."""
