@@ -1,4 +1,5 @@
-// Every visible text node under `root` whose colour against its effective background is below `minimum`.
+// Every visible text node under `selector` whose colour against its effective background is below `minimum`
+// (and how many were checked, and the lowest ratio seen).
 // The background is found by walking up the ancestors and compositing their background colours
 // (alpha included) over white; the text colour's alpha and the ancestors' opacity are applied too.
 (args) => {
@@ -40,6 +41,7 @@
   };
   const failures = [];
   let checked = 0;
+  let lowest = Infinity;
   for (const root of document.querySelectorAll(selector)) {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -57,6 +59,7 @@
       const [l1, l2] = [luminance(shown), luminance(back)].sort((x, y) => y - x);
       const ratio = (l1 + 0.05) / (l2 + 0.05);
       checked += 1;
+      lowest = Math.min(lowest, ratio);
       if (ratio < minimum) {
         failures.push({ text: text.slice(0, 50), ratio: Math.round(ratio * 100) / 100, color: style.color,
           background: `rgb(${Math.round(back.r)}, ${Math.round(back.g)}, ${Math.round(back.b)})`,
@@ -64,5 +67,5 @@
       }
     }
   }
-  return { checked, failures };
+  return { checked, lowest: Math.round(lowest * 100) / 100, failures };
 }

@@ -246,6 +246,7 @@ def test_every_text_has_at_least_4_5_to_1_contrast(new_chat, artifacts, theme):
     result = chat.page.evaluate(CONTRAST_JS, ["body", MIN_CONTRAST])
     assert result["checked"] > 40, result
     assert result["failures"] == [], result["failures"]
+    print(f"\n{theme}: {result['checked']} texts, lowest contrast {result['lowest']}:1")
     chat.page.get_by_text("What I know").click()
     if theme == "dark":
         save_screenshot(chat.page, artifacts, "chat-dark.png")
