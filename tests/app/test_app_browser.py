@@ -143,6 +143,7 @@ def test_serve_starts_quietly_and_prints_its_address(served_chat):
     assert output.strip().startswith("deepspace-qa web chat: http://127.0.0.1:")
     for noise in ("Loading weights", "Batches", "it/s", "Traceback"):
         assert noise not in output
+    print(f"\ndsqa serve: indexed and serving in {served_chat.start_seconds:.1f} s")
 
 
 def test_a_question_streams_a_direct_answer_with_links_and_its_source(new_chat):
