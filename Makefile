@@ -19,14 +19,14 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install -qq -e '.[dev]'  # -qq: also hides setuptools' "Editable installation" banner
 	touch $(STAMP)
 
 index: setup
 	$(VENV)/bin/dsqa index
 
-run: setup index
-	$(PY) app.py
+run: setup
+	$(VENV)/bin/dsqa serve
 
 chat: setup index
 	$(VENV)/bin/dsqa chat

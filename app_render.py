@@ -1,17 +1,20 @@
-"""Pure HTML rendering for the web chat: answer bubbles, the sources panel, the "what I know" list.
+"""Pure HTML rendering for the web chat: answer bubbles, the sources panel, the documents list.
 
 Every piece of article or user text goes through `escape_text`, so a `<script>` or an `onerror=`
-in an article or a question is shown as text. The chat bubbles are rendered by Gradio's Markdown,
-so `escape_text` also turns Markdown punctuation into entities. No Gradio import: this module only
-builds strings, which keeps it fast to test; `app.py` wires them into components.
+in an article or a question is shown as text. The chat bubbles are rendered by Gradio's Markdown
+(which strips `data-*` and `aria-*` attributes), so `escape_text` also turns Markdown punctuation into
+entities and links carry what the page script needs in their `href`. No Gradio import: this module
+only builds strings, which keeps it fast to test; `app.py` wires them into components.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
-from bot.types import Answer, ArticleSummary, Citation
+from app_sources import SourceCard, merge_citations
+from bot.types import AbstainReason, Answer, AnswerMode, ArticleSummary
 
 MARKER = re.compile(r"\[(\d+)\]")
 # HTML specials, plus the characters Markdown (or Gradio's LaTeX pass) would act on: as entities
@@ -20,13 +23,23 @@ _ESCAPES = str.maketrans(
     {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#+-.!|~$:"}
     | {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "\n": "<br>"}
 )
-CONTEXT_CHARS = 220
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # one line break is enough inside a short context
+# For text read back by the page script (copy): a newline must stay a newline, not a <br>, and a blank
+# line would end Markdown's HTML block, so it becomes an entity.
+_PLAIN_ESCAPES = str.maketrans({**{k: v for k, v in _ESCAPES.items() if k != ord("\n")}, "\n": "&#10;"})
 
 EMPTY_SOURCES = (
-    '<div class="dsqa-sources dsqa-empty">Sources for the latest answer appear here: '
-    "each <b>[n]</b> in the answer, with its article and the quoted sentence.</div>"
+    '<div class="dsqa-sources dsqa-empty">Sources appear here: each <b>[n]</b> in an answer, with its '
+    "article and the quoted sentence highlighted.</div>"
 )
+MODE_LABELS = {AnswerMode.EXTRACTIVE: "quoted", AnswerMode.LLM: "LLM, verified"}
+ABSTAIN_LABELS = {
+    AbstainReason.OFF_TOPIC: "Not in the articles",
+    AbstainReason.NOT_STATED: "The articles don't say",
+    AbstainReason.FALSE_PREMISE: "The articles don't say that",
+    AbstainReason.INSTRUCTION: "Questions about the articles only",
+    AbstainReason.UNCLEAR: "Could you rephrase that?",
+}
+DEFAULT_ABSTAIN_LABEL = "Not in the articles"
 
 
 def escape_text(text: str) -> str:
@@ -34,14 +47,28 @@ def escape_text(text: str) -> str:
     return text.replace("\r\n", "\n").translate(_ESCAPES)
 
 
-def render_with_markers(text: str) -> str:
-    """Escape answer text and style each `[n]` marker. `render_with_markers("Hefei [1].")`"""
+def card_anchor(turn: int, card: int) -> str:
+    """The id of source card `card` of answer `turn` (what a `[n]` link points at)."""
+    return f"dsqa-src-{turn}-{card}"
+
+
+def render_with_markers(text: str, links: dict[int, str] | None = None) -> str:
+    """Escape answer text; each `[n]` with a source becomes a link to its card (`links`: n → anchor).
+
+    A bracketed number with no source (an article's own "[3]") stays plain text.
+
+    >>> render_with_markers("Hefei [1].", {1: "dsqa-src-1-0"})
+    'Hefei <a class="dsqa-cite" href="#dsqa-src-1-0" title="Show source 1">&#91;1&#93;</a>&#46;'
+    """
+    links = links or {}
     parts: list[str] = []
     last = 0
     for match in MARKER.finditer(text):
+        n = int(match.group(1))
+        if n not in links:
+            continue
         parts.append(escape_text(text[last : match.start()]))
-        n = match.group(1)
-        parts.append(f'<sup class="dsqa-cite" title="source {n}">&#91;{n}&#93;</sup>')
+        parts.append(f'<a class="dsqa-cite" href="#{links[n]}" title="Show source {n}">&#91;{n}&#93;</a>')
         last = match.end()
     parts.append(escape_text(text[last:]))
     return "".join(parts)
@@ -63,20 +90,56 @@ def render_query_note(question: str, query: str) -> str:
     return f'<div class="dsqa-query">Understood as: “{escape_text(query.strip())}”</div>'
 
 
-def render_answer(answer: Answer, text: str | None = None, follow_up: bool = False) -> str:
-    """The assistant bubble for `answer`; `text` is a streamed prefix of `answer.text` (default: all).
+def answer_as_text(answer: Answer) -> str:
+    """The answer as plain text with a numbered source list: what the copy button copies.
 
-    A follow-up shows, small and muted, the standalone query it was understood as. An abstention
-    gets its own look: a labelled, muted box instead of a plain answer.
+    >>> print(answer_as_text(Answer("Hefei [1].", [], False, "q")))
+    Hefei [1].
+    """
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            where = ", ".join(part for part in (c.date, f"p. {c.page}" if c.page else "") if part)
+            lines.append(f"[{c.number}] {c.title}" + (f" ({where})" if where else "") + f" — “{c.quote}”")
+    return "\n".join(lines)
+
+
+def from_line(answer: Answer) -> str:
+    """'From “Title” · quoted': the articles an answer comes from and who wrote its text."""
+    titles = list(dict.fromkeys(c.title for c in answer.citations))
+    named = " and ".join(f"“{escape_text(t)}”" for t in titles[:3]) + (" and others" if len(titles) > 3 else "")
+    mode = MODE_LABELS.get(answer.mode, str(answer.mode))
+    return f'<div class="dsqa-from">From {named} · {escape_text(mode)}</div>' if titles else ""
+
+
+def render_answer(answer: Answer, text: str | None = None, turn: int = 1, follow_up: bool = False) -> str:
+    """The assistant bubble for answer number `turn`; `text` is a partial text while it streams in.
+
+    A direct answer (`short_answer`) comes first, in bold; then the quoted text with clickable `[n]`;
+    then "From <article>", how a follow-up was understood, and a copy button. A refusal gets its own
+    labelled box that says why.
     """
     shown = answer.text if text is None else text
     note = render_query_note(answer.question, answer.query) if follow_up else ""
     if answer.abstained:
+        label = ABSTAIN_LABELS.get(answer.abstain_reason, DEFAULT_ABSTAIN_LABEL)
         return (
-            '<div class="dsqa-abstain"><div class="dsqa-abstain-label">Not in the articles</div>'
-            f"{escape_text(shown)}</div>{note}"
+            f'<div class="dsqa-abstain"><div class="dsqa-abstain-label">{escape_text(label)}</div>'
+            f'<div class="dsqa-abstain-text">{escape_text(shown)}</div></div>{note}'
         )
-    return f'<div class="dsqa-answer">{render_with_markers(shown)}</div>{note}'
+    links = {n: card_anchor(turn, i) for i, card in enumerate(merge_citations(answer.citations)) for n in card.numbers}
+    short = answer.short_answer.strip()
+    head = f'<div class="dsqa-short"><strong>{escape_text(short)}</strong></div>' if short and text is None else ""
+    done = text is None
+    copy = (
+        f'<span hidden class="dsqa-copy-text">{answer_as_text(answer).translate(_PLAIN_ESCAPES)}</span>'
+        '<button type="button" class="dsqa-copy" title="Copy the answer and its sources">Copy</button>'
+    )
+    return (
+        f'<div class="dsqa-answer">{head}<div class="dsqa-answer-text">{render_with_markers(shown, links)}</div>'
+        f"{from_line(answer) if done else ''}{note}{copy if done else ''}</div>"
+    )
 
 
 def render_user(question: str) -> str:
@@ -96,67 +159,80 @@ def streamed_prefixes(text: str, words_per_step: int = 3) -> Iterator[str]:
     yield text
 
 
-def quote_in_context(citation: Citation, context_chars: int = CONTEXT_CHARS) -> str:
-    """The citation's chunk, trimmed around the quote, with the quote in `<mark>`; all escaped.
-
-    Uses the offsets (`start - chunk_start`); if they do not point at the quote, finds it in the
-    chunk; if it is not there either, shows the quote alone, highlighted.
-    """
-    chunk, quote = citation.text or "", citation.quote or ""
-    lo, hi = citation.start - citation.chunk_start, citation.end - citation.chunk_start
-    if not (0 <= lo <= hi <= len(chunk) and chunk[lo:hi] == quote):
-        lo = chunk.find(quote) if quote else -1
-        if lo < 0:
-            return f"<mark>{escape_text(quote)}</mark>"
-        hi = lo + len(quote)
-    left, right = max(0, lo - context_chars), min(len(chunk), hi + context_chars)
-    if left > 0:  # start at a line, else a word, boundary: never mid-word
-        line, space = chunk.find("\n", left, lo), chunk.find(" ", left, lo)
-        left = line + 1 if line >= 0 else space + 1 if space >= 0 else left
-    if right < len(chunk):
-        line, space = chunk.rfind("\n", hi, right), chunk.rfind(" ", hi, right)
-        right = line if line >= 0 else space if space >= 0 else right
-    before = ("…" if left > 0 else "") + _PARAGRAPH_BREAK.sub("\n", chunk[left:lo])
-    after = _PARAGRAPH_BREAK.sub("\n", chunk[hi:right]) + ("…" if right < len(chunk) else "")
-    return f"{escape_text(before)}<mark>{escape_text(chunk[lo:hi])}</mark>{escape_text(after)}"
+def render_card(card: SourceCard, turn: int, index: int) -> str:
+    """One source card: its numbers, article title, date and page, and the passage with quotes marked."""
+    numbers = " ".join(f"&#91;{n}&#93;" for n in card.numbers)
+    where = [card.date] if card.date else []
+    where += [f"p. {'–'.join(str(p) for p in card.pages)}"] if card.pages else []
+    meta = f'<span class="dsqa-src-date">{escape_text(", ".join(where))}</span>' if where else ""
+    passage = "".join(f"<mark>{escape_text(s)}</mark>" if marked else escape_text(s) for s, marked in card.segments)
+    return (
+        f'<li class="dsqa-src" id="{card_anchor(turn, index)}" tabindex="-1">'
+        f'<div class="dsqa-src-head"><span class="dsqa-src-num">{numbers}</span> '
+        f'<span class="dsqa-src-title">{escape_text(card.title)}</span> {meta}</div>'
+        f'<blockquote class="dsqa-src-context">{passage}</blockquote></li>'
+    )
 
 
-def render_sources(answer: Answer | None, turn: int = 1) -> str:
-    """The sources panel for answer number `turn`: the query searched for, then one card per citation."""
-    if answer is None:
-        return EMPTY_SOURCES
-    head = f'<div class="dsqa-query">Answer {turn}'
+def render_turn_sources(answer: Answer, turn: int, shown: bool) -> str:
+    """The sources of answer `turn`: what was searched for, then one card per passage (hidden unless `shown`)."""
+    head = f'<div class="dsqa-query">Sources of answer {turn}'
     if answer.query.strip():
         head += f" · searched for “{escape_text(answer.query.strip())}”"
     head += "</div>"
-    opening = f'<div class="dsqa-sources" data-turn="{turn}">{head}'
     if answer.abstained or not answer.citations:
-        return f'{opening}<div class="dsqa-empty">No sources: the articles do not answer this question.</div></div>'
+        body = '<div class="dsqa-empty">No sources: the articles do not answer this question.</div>'
+    else:
+        cards = merge_citations(answer.citations)
+        body = f'<ol class="dsqa-src-list">{"".join(render_card(c, turn, i) for i, c in enumerate(cards))}</ol>'
+    hidden = "" if shown else " hidden"
+    return f'<section class="dsqa-turn" id="dsqa-turn-{turn}" data-turn="{turn}"{hidden}>{head}{body}</section>'
 
-    cards = []
-    for c in answer.citations:
-        date = f'<span class="dsqa-src-date">{escape_text(c.date)}</span>' if c.date else ""
-        cards.append(
-            f'<li class="dsqa-src" id="dsqa-src-{c.number}">'
-            f'<div class="dsqa-src-head"><span class="dsqa-src-num">&#91;{c.number}&#93;</span> '
-            f'<span class="dsqa-src-title">{escape_text(c.title)}</span> {date}</div>'
-            f'<blockquote class="dsqa-src-context">{quote_in_context(c)}</blockquote></li>'
-        )
-    return f'{opening}<ol class="dsqa-src-list">{"".join(cards)}</ol></div>'
+
+def render_sources(answers: Sequence[Answer], selected: int | None = None) -> str:
+    """The sources panel of a whole chat: every answer's own sources, answer `selected` (default: the
+    latest) shown, the others one `[n]` click away (the page script switches sections)."""
+    if not answers:
+        return EMPTY_SOURCES
+    selected = selected or len(answers)
+    sections = "".join(render_turn_sources(a, k, k == selected) for k, a in enumerate(answers, start=1))
+    close = '<button type="button" class="dsqa-drawer-close" title="Close the sources">Close</button>'
+    return f'<div class="dsqa-sources" data-turn="{selected}">{close}{sections}</div>'
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """What the documents table shows of one `ArticleSummary`."""
+
+    title: str
+    date: str
+    format: str
+    pages: str
+    passages: int
+
+
+def document_rows(summaries: Iterable[ArticleSummary]) -> list[DocumentRow]:
+    """Rows for the "What I know" table, one per document."""
+    return [
+        DocumentRow(s.title, s.date or "—", (s.format or "—").upper(), str(s.pages) if s.pages else "—", int(s.chunks))
+        for s in summaries
+    ]
 
 
 def render_knowledge(summaries: Iterable[ArticleSummary]) -> str:
-    """The "what I know" panel: one row per indexed article (title, date, number of chunks)."""
+    """The "What I know" table: one row per document (title, date, format, pages, passages)."""
     rows = [
-        f"<tr><td>{escape_text(s.title)}</td><td>{escape_text(s.date or '—')}</td>"
-        f'<td class="dsqa-num">{int(s.chunks)}</td></tr>'
-        for s in summaries
+        f"<tr><td>{escape_text(r.title)}</td><td>{escape_text(r.date)}</td><td>{escape_text(r.format)}</td>"
+        f'<td class="dsqa-num">{escape_text(r.pages)}</td><td class="dsqa-num">{r.passages}</td></tr>'
+        for r in document_rows(summaries)
     ]
     if not rows:
-        return '<div class="dsqa-empty">No articles are indexed yet.</div>'
+        return '<div class="dsqa-empty">No documents are indexed yet.</div>'
+    count = f"{len(rows)} document{'s' if len(rows) != 1 else ''}"
     return (
-        '<table class="dsqa-knowledge"><thead><tr><th>Article</th><th>Date</th><th>Chunks</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="dsqa-doc-count">{count}, searched passage by passage.</div>'
+        '<table class="dsqa-knowledge"><thead><tr><th>Document</th><th>Date</th><th>Format</th>'
+        f"<th>Pages</th><th>Passages</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -168,33 +244,10 @@ def citation_records(answer: Answer) -> list[dict]:
             "article_id": c.article_id,
             "title": c.title,
             "date": c.date,
+            "page": c.page,
             "quote": c.quote,
             "start": c.start,
             "end": c.end,
         }
         for c in answer.citations
     ]
-
-
-CSS = """
-.dsqa-cite { color: var(--color-accent); font-weight: 600; font-size: 0.75em; }
-.dsqa-query { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 0.4em; font-style: italic; }
-.dsqa-abstain { border-left: 3px solid var(--neutral-400); padding: 0.3em 0.7em;
-  color: var(--body-text-color-subdued); background: var(--background-fill-secondary); border-radius: 4px; }
-.dsqa-abstain-label { font-weight: 600; font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.04em; }
-.dsqa-sources { max-height: 620px; overflow-y: auto; padding-right: 0.3em; }
-.dsqa-sources .dsqa-query { margin: 0 0 0.6em 0; }
-.dsqa-src-list { list-style: none; padding: 0; margin: 0; }
-.dsqa-src { margin: 0 0 0.9em 0; padding: 0.5em 0.7em; border: 1px solid var(--border-color-primary);
-  border-radius: 6px; background: var(--background-fill-secondary); }
-.dsqa-src-num { color: var(--color-accent); font-weight: 700; }
-.dsqa-src-title { font-weight: 600; }
-.dsqa-src-date { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 0.3em; }
-.dsqa-src-context { margin: 0.4em 0 0 0; padding: 0 0 0 0.6em; border-left: 2px solid var(--border-color-primary);
-  font-size: 0.9em; line-height: 1.45; }
-.dsqa-src-context mark { background: #fff1a8; color: #222; padding: 0 0.1em; border-radius: 2px; }
-.dsqa-examples-label p { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0; }
-.dsqa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
-.dsqa-knowledge { width: 100%; font-size: 0.9em; }
-.dsqa-knowledge td.dsqa-num { text-align: right; }
-"""

@@ -1,14 +1,15 @@
-"""The `dsqa` command line: `dsqa ask`, `dsqa chat`, `dsqa index`, and `dsqa eval` (from evals/).
+"""The `dsqa` command line: `dsqa ask`, `dsqa chat`, `dsqa index`, `dsqa serve`, and `dsqa eval` (from evals/).
 
 Only typer loads at start; each command imports what its path needs, so `dsqa ask` starts fast.
-Bad input prints a clear message and exits with code 2, never a traceback.
+Bad input (an argument, a setting, a question, a file) prints one line and exits with code 2, never
+a traceback: `main()` runs typer in non-standalone mode and turns its usage errors into that line too.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from pathlib import Path
 
 import typer
 
@@ -27,6 +28,7 @@ KnowledgeOption = typer.Option(
 IndexOption = typer.Option(
     None, "--index", "-i", help="Folder for the on-disk index. Default: .index or $DSQA_INDEX_DIR."
 )
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar while indexing.")
 
 
 def _fail(message: str) -> None:
@@ -34,45 +36,41 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _bot(knowledge: Path | None, index: Path | None):
+def _settings(knowledge: str | None = None, index: str | None = None, **overrides):
+    """Settings from the environment and these options; a bad value exits 2 with one line (in `main`).
+
+    Folders arrive as text, not `Path`: `Path("")` is ".", and `--knowledge ""` must be refused, not
+    mean the current folder."""
     from knowledge.settings import Settings, go_offline
 
-    go_offline()
-    _quiet_libraries()
+    go_offline()  # offline and quiet (no model-loading bars) before any library loads
+    return Settings.from_env(knowledge_dir=knowledge, index_dir=index, **overrides)
+
+
+def _bot(knowledge: str | None, index: str | None):
+    settings = _settings(knowledge, index)
     from bot import Bot
 
-    return Bot(settings=Settings.from_env(knowledge_dir=knowledge, index_dir=index))
-
-
-def _quiet_libraries() -> None:
-    """Library progress bars and info logs are noise on a terminal answer path."""
-    import logging
-    import os
-
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    return Bot(settings=settings)
 
 
 def _guard(action):
     """Run `action()`, turning bad-input errors into a message and exit code 2."""
-    from knowledge.loaders import ArticleFolderError
-
     try:
         return action()
-    except (ValueError, ArticleFolderError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # SettingsError, ArticleFolderError, UploadError …
         _fail(str(exc))
 
 
 def format_answer(answer) -> str:
     """The answer text, any notes, and a numbered source list (title, quote)."""
-    lines = [answer.text]
-    lines += [f"({note})" for note in answer.notes if not note.startswith("abstained:")]
-    if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for c in answer.citations:
-            lines.append(f"  [{c.number}] {c.title}" + (f" ({c.date})" if c.date else "") + f" — “{c.quote}”")
+    from app_render import answer_as_text
+
+    notes = [f"({note})" for note in answer.notes if not note.startswith("abstained:")]
+    text, _, sources = answer_as_text(answer).partition("\n\nSources:\n")
+    lines = [text, *notes]
+    if sources:
+        lines += ["", "Sources:", *(f"  {line}" for line in sources.splitlines())]
     return "\n".join(lines)
 
 
@@ -80,8 +78,8 @@ def format_answer(answer) -> str:
 def ask(
     question: str = typer.Argument(..., help="The question, in quotes."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole Answer as JSON."),
-    knowledge: Path = KnowledgeOption,
-    index: Path = IndexOption,
+    knowledge: str = KnowledgeOption,
+    index: str = IndexOption,
 ) -> None:
     """Answer one question with citations. Example: dsqa ask "Where will IDSEA be located?" """
     if not question.strip():
@@ -95,7 +93,7 @@ def ask(
 
 
 @app.command()
-def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
+def chat(knowledge: str = KnowledgeOption, index: str = IndexOption) -> None:
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
     bot = _bot(knowledge, index)
     _guard(lambda: bot.index(progress=True))
@@ -123,14 +121,33 @@ def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
 
 @app.command("index")
 def build_index(
-    knowledge: Path = KnowledgeOption,
-    index: Path = IndexOption,
+    knowledge: str = KnowledgeOption,
+    index: str = IndexOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
+    quiet: bool = QuietOption,
 ) -> None:
     """Build the index, or sync it with the articles (only new or changed articles are embedded)."""
     bot = _bot(knowledge, index)
-    report = _guard(lambda: bot.index(rebuild=rebuild, progress=True))
+    report = _guard(lambda: bot.index(rebuild=rebuild, progress=not quiet and bot.settings.progress))
     typer.echo(f"Index at {bot.settings.index_dir}: {report.summary()}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind. Beyond loopback needs --auth."),
+    port: int = typer.Option(7860, "--port", "-p", min=1, max=65535, help="Port to serve on."),
+    auth: str = typer.Option(None, "--auth", help="user:pass: require a login (or set $DSQA_AUTH)."),
+    knowledge: str = KnowledgeOption,
+    index: str = IndexOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Serve the web chat (index first if needed). Example: dsqa serve --port 7861"""
+    from app_server import AUTH_ENV, parse_auth
+    from app_server import serve as serve_chat
+
+    settings = _settings(knowledge, index)
+    credentials = _guard(lambda: parse_auth(auth or os.environ.get(AUTH_ENV)))
+    _guard(lambda: serve_chat(settings, host, port, credentials, progress=not quiet and settings.progress))
 
 
 def _register_eval() -> None:
@@ -139,14 +156,33 @@ def _register_eval() -> None:
     app.add_typer(eval_app, name="eval")
 
 
-def main() -> None:
-    """Console-script entry point."""
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: every bad argument or setting is one line on stderr and exit code 2."""
+    from knowledge.settings import SettingsError
+
     try:
         _register_eval()
     except ImportError:  # evals/ not installed: the other commands still work
         pass
-    app()
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = app(args=args or ["--help"], prog_name="dsqa", standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error: bad or missing argument, unknown option
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.secho(f"error: {_one_line(message)}", fg=typer.colors.RED, err=True)
+        code = getattr(exc, "exit_code", 2)
+    except SettingsError as exc:
+        typer.secho(f"error: {_one_line(str(exc))}", fg=typer.colors.RED, err=True)
+        code = 2
+    except typer.Abort:  # Ctrl+C at a prompt
+        typer.echo("", err=True)
+        code = 130
+    sys.exit(code or 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,16 +8,19 @@ changed articles are re-embedded). Heavy libraries load then, not at import.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.analyze import has_pronoun
 from bot.compose import cite, declined, overview_rows
-from bot.messages import EMPTY_QUESTION, NO_ARTICLES, truncated_note
+from bot.inputs import clean_history, clean_question
+from bot.messages import NO_ARTICLES, truncated_note
 from bot.rank import Candidate
 from bot.read import Reading
 from bot.retrieve import Focus, Retrieval, conversation_focus
@@ -26,6 +29,8 @@ from bot.types import AbstainReason, Answer, ArticleSummary, RetrievedChunk
 from index.lexical import tokenize
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
+
+log = logging.getLogger(__name__)
 
 
 class Bot:
@@ -43,9 +48,8 @@ class Bot:
         embedder=None,
     ):
         settings = settings or Settings.from_env()
-        overrides = {
-            k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None
-        }
+        # Raw values: Settings validates and converts them (a "" folder is refused, not read as ".").
+        overrides = {k: v for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None}
         self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
@@ -167,13 +171,21 @@ class Bot:
 
     # --- asking ---
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        """Answer one question; `history` holds earlier {"role", "content"} turns (extra keys ignored)."""
-        if not isinstance(question, str) or not question.strip():
-            raise ValueError(EMPTY_QUESTION)
+        """Answer one question; `history` holds earlier {"role", "content"} turns (anything else is ignored).
+
+        A question that is not a str raises TypeError, a blank one ValueError (see `bot/inputs.py`)."""
+        question = clean_question(question)
+        turns = clean_history(history)
         self._ensure_ready()
         if not self._search.chunks:
             raise RuntimeError(NO_ARTICLES)
-        return self.chain.invoke(Pending(question.strip(), turns_of(history)))
+        return self.chain.invoke(Pending(question, turns))
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
+        """Successive answers to one question, partial ones first and the final one last.
+
+        The extractive answer comes whole, so this yields it once; an LLM answerer yields more."""
+        yield self.ask(question, history)
 
     def _understand(self, p: Pending) -> Pending:
         began = time.perf_counter()
@@ -248,10 +260,56 @@ class Bot:
         return list(self._articles)
 
     def summaries(self) -> list[ArticleSummary]:
-        """Title, date and passage count per indexed article, for a "what I know" panel."""
+        """Title, date, passages, format and pages per indexed document, for a "what I know" panel."""
         self._ensure_ready()
         counts = Counter(c.article_id for c in self._search.chunks)
-        return [ArticleSummary(a.id, a.title, a.date, counts.get(a.id, 0), a.format, a.pages) for a in self._articles]
+        return [
+            ArticleSummary(
+                a.id,
+                a.title,
+                a.date,
+                counts.get(a.id, 0),
+                format=a.format,
+                pages=a.pages,
+            )
+            for a in self._articles
+        ]
+
+    # --- changing the documents -----------------------------------------------------------------
+    def add_documents(self, paths: Iterable[str | Path]) -> list[ArticleSummary]:
+        """Copy files into the knowledge folder (safe names, never overwriting), sync the index, and
+        return the summaries of the documents they became. A file the loaders cannot read is taken
+        out again (with a warning) and has no summary. Raises `UploadError` before copying anything
+        when a file is of a refused type or size."""
+        from knowledge.uploads import check_upload, remove_document_file, save_upload
+
+        folder, limit = self.settings.knowledge_dir, self.settings.max_upload_mb
+        paths = [Path(p) for p in paths]
+        for path in paths:
+            check_upload(path, limit)
+        with self._lock:
+            saved = [save_upload(path, folder, limit) for path in paths]
+            self.index(progress=False)
+            by_path = {a.path.resolve(): a.id for a in self._articles if a.path}
+            added = {by_path[p.resolve()] for p in saved if p.resolve() in by_path}
+            for path in saved:
+                if path.resolve() not in by_path:
+                    log.warning("Removed %s again: it could not be read as a document", path.name)
+                    remove_document_file(path, folder)
+            return [s for s in self.summaries() if s.article_id in added]
+
+    def remove_document(self, article_id: str) -> None:
+        """Delete a document's file from the knowledge folder and sync the index (`UploadError` if unknown)."""
+        from knowledge.uploads import UploadError, remove_document_file
+
+        with self._lock:
+            article = next((a for a in self.articles() if a.id == article_id), None)
+            if article is None or article.path is None:
+                raise UploadError(f"no document with id {article_id!r}")
+            if len(self._articles) == 1:
+                raise UploadError(f"{article.title}: the only document cannot be deleted; add another first")
+            remove_document_file(article.path, self.settings.knowledge_dir)
+            self.index(progress=False)
 
 
 @dataclass
@@ -271,16 +329,6 @@ class Pending:
     confidence: float = 0.0
     readings: list[Reading] = field(default_factory=list)
     answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
-
-
-def turns_of(history: list[dict] | None) -> list[Turn]:
-    """Earlier {"role", "content"} messages as `Turn`s; anything else is ignored."""
-    turns = []
-    for message in history or []:
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            if message.get("role") in (Role.USER.value, Role.ASSISTANT.value):
-                turns.append(Turn(Role(message["role"]), message["content"]))
-    return turns
 
 
 def retrieved_chunk(index, chunk_index: int, score: float) -> RetrievedChunk:

@@ -1,21 +1,30 @@
-"""The one `Settings` object: every knob of the pipeline, with a default and a description.
+"""The one `Settings` object: every knob of the pipeline, with a default, a description and a check.
 
 Built once at start-up (`Settings.from_env()` reads `DSQA_*` variables) and passed down; no module
-reads the environment at import time. It sits in `knowledge/`, the root of the one-way flow, so every
-stage can take it without importing a later one.
+reads the environment at import time. Every field is validated by pydantic against its annotation
+(`Settings(top_k=0)`, `DSQA_TOP_K=abc`, a missing knowledge folder all fail), and any failure is a
+`SettingsError`: a `ValueError` whose message is one line naming the setting. It sits in `knowledge/`,
+the root of the one-way flow, so every stage can take it without importing a later one.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
+from typing import Annotated, get_type_hints
+
+from pydantic import AfterValidator, BeforeValidator, Field, FiniteFloat, TypeAdapter, ValidationError
+from pydantic import NonNegativeInt as NonNegativeInt  # re-exported for field annotations
+from pydantic import PositiveInt as PositiveInt
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
-# Offline by default: set before sentence-transformers, huggingface_hub, chromadb or gradio import.
+# Offline and quiet by default: set before sentence-transformers, huggingface_hub, chromadb or gradio
+# import. No model-loading bars ("Loading weights"); a tqdm bar appears only after 1 s of work.
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -23,13 +32,49 @@ OFFLINE_ENV = {
     "GRADIO_ANALYTICS_ENABLED": "False",
     "ANONYMIZED_TELEMETRY": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TQDM_DELAY": "1",
 }
 
 
 def go_offline() -> None:
-    """Set the offline/no-telemetry variables (unless the user set them) before heavy imports."""
+    """Set the offline/quiet/no-telemetry variables (unless the user set them) before heavy imports."""
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
+
+
+class SettingsError(ValueError):
+    """A setting holds a value it cannot take. `str(error)` is one line naming the setting and why."""
+
+
+def _expand_user(value):
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("an empty path is no folder")  # Path("") would mean the current folder
+    return Path(value).expanduser() if isinstance(value, str | Path) else value
+
+
+def _existing_folder(path: Path) -> Path:
+    if not path.is_dir():
+        raise ValueError("no such folder")
+    return path
+
+
+def _creatable_folder(path: Path) -> Path:
+    """A folder that exists or can be made: its nearest existing ancestor is a folder, not a file."""
+    for ancestor in (path, *path.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ValueError(f"cannot be a folder: {ancestor} is a file")
+            return path
+    return path
+
+
+Folder = Annotated[Path, BeforeValidator(_expand_user), AfterValidator(_existing_folder)]
+WritableFolder = Annotated[Path, BeforeValidator(_expand_user), AfterValidator(_creatable_folder)]
+Share = Annotated[FiniteFloat, Field(ge=0, le=1)]  # a number from 0 to 1; nan and inf are refused
+PositiveNumber = Annotated[FiniteFloat, Field(gt=0)]
+Text = Annotated[str, Field(min_length=1)]
 
 
 def _describe(default, help_text: str):
@@ -40,57 +85,104 @@ def _describe(default, help_text: str):
 class Settings:
     """Configuration for the whole bot. `Settings.from_env()` overrides fields from `DSQA_<FIELD>`.
 
+    Each field's annotation is its check (see the types above); one field per line.
+
     >>> Settings(top_k=3).top_k
     3
+    >>> Settings(top_k=0)
+    Traceback (most recent call last):
+    knowledge.settings.SettingsError: top_k=0: input should be greater than 0
     """
 
-    knowledge_dir: Path = _describe(PROJECT_ROOT / "knowledge" / "articles", "Folder of source articles.")
-    index_dir: Path = _describe(PROJECT_ROOT / ".index", "Folder of the on-disk Chroma index.")
-    data_dir: Path = _describe(PROJECT_ROOT / ".data", "Folder for user data (chat feedback).")
-    cache_dir: Path = _describe(PROJECT_ROOT / ".cache", "Folder for derived model files (the ONNX query encoder).")
+    knowledge_dir: Folder = _describe(PROJECT_ROOT / "knowledge" / "articles", "Folder of source articles.")
+    index_dir: WritableFolder = _describe(PROJECT_ROOT / ".index", "Folder of the on-disk Chroma index.")
+    data_dir: WritableFolder = _describe(PROJECT_ROOT / ".data", "Folder for user data (chat feedback).")
+    cache_dir: WritableFolder = _describe(
+        PROJECT_ROOT / ".cache", "Folder for derived model files (the ONNX query encoder)."
+    )
     fast_queries: bool = _describe(
         True, "Embed questions with an ONNX export of the bundled model: a cold start without torch."
     )
-    model: str = _describe(BUNDLED_MODEL, "Embedding model: the bundled one, or a sentence-transformers name/path.")
+    model: Text = _describe(BUNDLED_MODEL, "Embedding model: the bundled one, or a sentence-transformers name/path.")
     model_sha256: str = _describe(BUNDLED_MODEL_SHA256, "Expected sha256 of the bundled model.safetensors.")
-    max_file_mb: float = _describe(
+    max_file_mb: PositiveNumber = _describe(
         20.0, "Larger files in the knowledge folder are skipped, with a warning naming them."
     )
-    chunk_size: int = _describe(700, "Maximum characters per chunk (sentence-aware split).")
-    chunk_overlap: int = _describe(150, "Characters of overlap between neighbouring chunks.")
-    top_k: int = _describe(5, "Chunks returned by the hybrid retriever.")
-    candidates_k: int = _describe(20, "Candidates taken from each of dense and BM25 before fusion.")
-    rrf_k: int = _describe(60, "Reciprocal-rank-fusion constant.")
-    abstain_below: float | None = _describe(
+    chunk_size: PositiveInt = _describe(700, "Maximum characters per chunk (sentence-aware split).")
+    chunk_overlap: NonNegativeInt = _describe(150, "Characters of overlap between neighbouring chunks.")
+    top_k: PositiveInt = _describe(5, "Chunks returned by the hybrid retriever.")
+    candidates_k: PositiveInt = _describe(20, "Candidates taken from each of dense and BM25 before fusion.")
+    rrf_k: PositiveInt = _describe(60, "Reciprocal-rank-fusion constant.")
+    abstain_below: Share | None = _describe(
         None, "Confidence below which the bot declines; unset: the threshold calibrated with the model (README)."
     )
-    max_question_chars: int = _describe(2000, "Longer questions are truncated, with a note.")
-    batch_size: int = _describe(64, "Sentences per embedding batch when indexing.")
-    progress: bool = _describe(True, "Show progress bars on long work.")
+    max_question_chars: PositiveInt = _describe(2000, "Longer questions are truncated, with a note.")
+    batch_size: PositiveInt = _describe(64, "Sentences per embedding batch when indexing.")
+    progress: bool = _describe(True, "Show progress bars on indexing that takes more than a second.")
+    max_upload_mb: PositiveNumber = _describe(20.0, "Largest file the web chat accepts as an upload, in MB.")
+
+    def __post_init__(self) -> None:
+        checkers = _checkers(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            try:
+                object.__setattr__(self, f.name, checkers[f.name].validate_python(value))
+            except ValidationError as error:
+                raise SettingsError(f"{f.name}={_shown(value)}: {_reason(error)}") from None
+        if self.chunk_overlap >= self.chunk_size:
+            raise SettingsError(
+                f"chunk_overlap={self.chunk_overlap}: must be smaller than chunk_size ({self.chunk_size})"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
-        """Defaults, then `DSQA_*` variables, then explicit overrides (e.g. from the CLI)."""
+        """Defaults, then `DSQA_*` variables, then explicit overrides (e.g. from the CLI; None is skipped).
+
+        A bad value raises `SettingsError` naming the variable: `DSQA_TOP_K=abc: input should be …`.
+        """
         environ = os.environ if environ is None else environ
-        values = {}
+        values: dict[str, object] = {}
+        sources: dict[str, str] = {}
         for f in fields(cls):
-            raw = environ.get(f"DSQA_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = float if f.default is None else type(f.default)  # the one optional field is a float
-            if kind is bool:
-                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-            elif issubclass(kind, Path):
-                values[f.name] = Path(raw).expanduser()
-            else:
-                values[f.name] = kind(raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("knowledge_dir", "index_dir", "data_dir", "cache_dir"):
-            if name in values:
-                values[name] = Path(values[name]).expanduser()
-        return replace(cls(), **values)
+            name = f"DSQA_{f.name.upper()}"
+            if name in environ:
+                values[f.name], sources[f.name] = environ[name].strip(), name
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        for name in given:
+            sources.pop(name, None)
+        try:
+            return replace(cls(), **values)
+        except SettingsError as error:
+            setting, _, rest = str(error).partition("=")
+            if setting in sources:
+                raise SettingsError(f"{sources[setting]}={rest}") from None
+            raise
+        except TypeError as error:  # an override that is not a field
+            raise SettingsError(str(error)) from None
 
     @staticmethod
     def describe() -> dict[str, str]:
         """Field name → one-line description (the README documents each; a test checks)."""
         return {f.name: f.metadata["help"] for f in fields(Settings)}
+
+
+@cache
+def _checkers(cls: type) -> dict[str, TypeAdapter]:
+    """One pydantic validator per field, built from its annotation (once per class)."""
+    hints = get_type_hints(cls, include_extras=True)
+    return {f.name: TypeAdapter(hints[f.name]) for f in fields(cls)}
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    text = str(value)
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+def _reason(error: ValidationError) -> str:
+    """Pydantic's first complaint as a short lower-case phrase ("input should be greater than 0")."""
+    first = error.errors(include_url=False)[0]
+    cause = (first.get("ctx") or {}).get("error")
+    message = str(cause) if isinstance(cause, Exception) else first["msg"]
+    return message[:1].lower() + message[1:]

@@ -1,8 +1,11 @@
-"""cli.py: `dsqa ask`, `dsqa chat`, `dsqa index` as a user runs them (real subprocesses)."""
+"""cli.py: `dsqa ask`, `dsqa chat`, `dsqa index`, `dsqa serve` (and `python app.py`) as a user runs them
+(real subprocesses): answers, quiet output, and one clear line with exit code 2 for every bad input."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 
@@ -10,8 +13,10 @@ import pytest
 
 from knowledge.settings import PROJECT_ROOT
 
+NOISE = ("Loading weights", "Batches", "it/s]", "Traceback", "Editable installation")
 
-def dsqa(*args, stdin: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+
+def dsqa(*args, stdin: str | None = None, timeout: int = 180, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "cli.py"), *args],
         input=stdin,
@@ -19,7 +24,27 @@ def dsqa(*args, stdin: str | None = None, timeout: int = 180) -> subprocess.Comp
         text=True,
         timeout=timeout,
         cwd=PROJECT_ROOT,
+        env=None if env is None else {**os.environ, **env},
     )
+
+
+def app_py(*args, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | (env or {})
+    return subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess, message: str) -> None:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 @pytest.mark.slow
@@ -53,13 +78,80 @@ def test_index_ask_json_and_chat(tmp_path):
     [
         (("ask", ""), "question is empty"),
         (("ask", "   "), "question is empty"),
-        (("ask", "Where?", "--knowledge", "/no/such/folder"), "Knowledge folder not found"),
-        (("index", "--knowledge", "/no/such/folder"), "Knowledge folder not found"),
+        (("ask", "Where?", "--knowledge", "/no/such/folder"), "knowledge_dir=/no/such/folder: no such folder"),
+        (("index", "--knowledge", "/no/such/folder"), "no such folder"),
+        (("ask", "Where?", "--index", "/dev/null/x"), "index_dir=/dev/null/x: cannot be a folder"),
         (("ask",), "Missing argument"),
+        (("index", "--bogus"), "No such option: --bogus"),
+        (("frobnicate",), "No such command"),
     ],
 )
 def test_bad_input_is_a_clear_message_and_exit_2(args, message):
-    result = dsqa(*args)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_one_clear_line(dsqa(*args), message)
+
+
+def busy_port() -> socket.socket:
+    """A loopback socket that is listening, so its port is taken."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    return taken
+
+
+# Every bad setting or argument of the chat server: (arguments, environment, what the one line says).
+BAD_SERVE = [
+    (["--port", "abc"], {}, "Invalid value for '--port'"),
+    (["--port", "70000"], {}, "Invalid value for '--port'"),
+    (["--knowledge", "/no/such/folder"], {}, "knowledge_dir=/no/such/folder: no such folder"),
+    ([], {"DSQA_KNOWLEDGE_DIR": "/nonexistent"}, "DSQA_KNOWLEDGE_DIR=/nonexistent: no such folder"),
+    (["--index", "/dev/null/x"], {}, "cannot be a folder"),
+    ([], {"DSQA_TOP_K": "abc"}, "DSQA_TOP_K=abc: input should be a valid integer"),
+    ([], {"DSQA_TOP_K": "-3"}, "DSQA_TOP_K=-3: input should be greater than 0"),
+    ([], {"DSQA_ABSTAIN_BELOW": "high"}, "DSQA_ABSTAIN_BELOW=high"),
+    ([], {"DSQA_ABSTAIN_BELOW": "nan"}, "DSQA_ABSTAIN_BELOW=nan: input should be a finite number"),
+    (["--auth", "no-colon"], {}, "credentials must look like user:pass"),
+    ([], {"DSQA_AUTH": ":password-but-no-user"}, "credentials must look like user:pass"),
+    (["--host", "0.0.0.0"], {}, "refusing to serve on 0.0.0.0"),
+    (["--host", "0.0.0.0", "--auth", "ann:"], {}, "credentials must look like user:pass"),
+    (["--bogus"], {}, "No such option: --bogus"),
+]
+
+
+@pytest.mark.parametrize("entry", ["dsqa serve", "python app.py"])
+@pytest.mark.parametrize(
+    ("args", "env", "message"), BAD_SERVE, ids=[" ".join(a) or next(iter(e)) for a, e, _ in BAD_SERVE]
+)
+def test_every_bad_serve_setting_is_one_line_and_exit_2(entry, args, env, message):
+    result = dsqa("serve", *args, env=env, timeout=60) if entry == "dsqa serve" else app_py(*args, env=env)
+    assert_one_clear_line(result, message)
+
+
+@pytest.mark.parametrize("entry", ["dsqa serve", "python app.py"])
+def test_a_port_in_use_is_one_line_and_exit_2(entry):
+    with busy_port() as taken:
+        port = str(taken.getsockname()[1])
+        result = dsqa("serve", "--port", port, timeout=60) if entry == "dsqa serve" else app_py("--port", port)
+    assert_one_clear_line(result, f"cannot serve on 127.0.0.1:{port}: address already in use")
+
+
+@pytest.mark.slow
+def test_indexing_and_answering_print_no_library_noise(tmp_path):
+    """`dsqa index --quiet`, `dsqa ask` and the Python API on a fresh index: the answer and nothing else."""
+    index = str(tmp_path / "index")
+    built = dsqa("index", "--index", index, "--quiet")
+    assert built.returncode == 0 and built.stderr.strip() == "", built.stderr
+    asked = dsqa("ask", "When will IDSEA launch?", "--index", index)
+    assert asked.returncode == 0 and "July 7th 2025" in asked.stdout
+    code = f"from bot import Bot\nprint(Bot(index_dir={str(tmp_path / 'api')!r}).ask('When will IDSEA launch?').text)"
+    api = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert api.returncode == 0 and "July 7th 2025" in api.stdout
+    for result in (built, asked, api):
+        for noise in NOISE:
+            assert noise not in result.stdout + result.stderr, (noise, result.stderr)
+
+
+def test_make_run_serves_with_dsqa_and_setup_hides_the_editable_banner():
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "dsqa serve" in run and "app.py" not in run
+    assert "pip install -qq -e" in makefile

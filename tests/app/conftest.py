@@ -1,14 +1,20 @@
-"""Fixtures for the web chat tests: a socket guard, one real Bot, one app launched for the whole session.
+"""Fixtures for the web chat tests: a socket guard, one real Bot, the app in-process, and `dsqa serve`.
 
 The Bot is the real one (bundled model, real Chroma in a temp dir) over the bundled articles plus one
-hostile article whose title and text hold `<script>` and `onerror=`. The app is served once on a free
-loopback port, so the client and browser tests share its start-up cost.
+hostile article whose title and text hold `<script>` and `onerror=`. The in-process app (client and
+service tests, which look at per-session state) and the `dsqa serve` subprocess (browser tests: the
+command people run) are each started once per session.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,7 @@ The Zephyr rover drilled into the red cliffs of Jezero crater in May 2025.
 The rover's team said the drill samples contain <script>window.__pwned = 'body'</script> banded clay <img src=x onerror="window.__pwned = 'onerror'"> from an ancient lake.
 The samples will wait in a sealed tube for a later mission.
 """
+EXAMPLES = ["When will IDSEA launch?", "Where will the association be based?"]  # fixed, for the in-process app
 
 
 @pytest.fixture(scope="session")
@@ -46,14 +53,21 @@ def network_guard():
         yield attempts
 
 
-@pytest.fixture(scope="session")
-def chat_settings(tmp_path_factory) -> Settings:
-    """Settings over a temp copy of the bundled articles plus the hostile one; index and data in temp."""
-    root = tmp_path_factory.mktemp("webchat")
+def article_folder(root: Path) -> Path:
+    """A temp copy of the bundled articles plus the hostile one."""
     articles = root / "articles"
     shutil.copytree(BUNDLED_ARTICLES, articles)
     (articles / "zephyr-rover-2025-05-05.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
-    return Settings(knowledge_dir=articles, index_dir=root / "index", data_dir=root / "data", progress=False)
+    return articles
+
+
+@pytest.fixture(scope="session")
+def chat_settings(tmp_path_factory) -> Settings:
+    """Settings over the temp articles; index and data in temp."""
+    root = tmp_path_factory.mktemp("webchat")
+    return Settings(
+        knowledge_dir=article_folder(root), index_dir=root / "index", data_dir=root / "data", progress=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -68,11 +82,11 @@ def chat_bot(chat_settings, network_guard, embedder):
 
 @dataclass
 class RunningApp:
-    """The served app: its URL, the Blocks (to inspect per-session state) and its settings."""
+    """A served app: its URL, and in-process its Blocks (to inspect per-session state) and settings."""
 
     url: str
-    demo: object
     settings: Settings
+    demo: object = None
 
     @property
     def feedback_path(self) -> Path:
@@ -95,12 +109,63 @@ def unused_port() -> int:
 @pytest.fixture(scope="session")
 def running_app(chat_bot, chat_settings, network_guard):
     """The web chat, launched in-process on a free loopback port for the whole test session."""
-    from app import BUNDLED_EXAMPLES, build_app, launch
+    from app import build_app, launch
 
-    demo = build_app(chat_bot, examples=BUNDLED_EXAMPLES, stream_delay=0.01)
+    demo = build_app(chat_bot, examples=EXAMPLES, stream_delay=0.01)
     url = launch(demo, "127.0.0.1", free_port())
-    yield RunningApp(url=url, demo=demo, settings=chat_settings)
+    yield RunningApp(url=url, settings=chat_settings, demo=demo)
     demo.close()
+
+
+def start_dsqa(args: list[str], env: dict[str, str], timeout: float = 240) -> tuple[subprocess.Popen, str, list[str]]:
+    """Run `dsqa <args>` (cli.py, as the console script does) until it prints the chat's address."""
+    server = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "cli.py"), *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    printed: list[str] = []
+    timer = threading.Timer(timeout, server.kill)  # a hung start-up fails the test instead of hanging it
+    timer.start()
+    try:
+        for line in server.stdout:
+            printed.append(line)
+            if "web chat: " in line:
+                return server, line.split("web chat: ")[1].split()[0], printed
+    finally:
+        timer.cancel()
+    server.wait(timeout=10)
+    raise AssertionError("dsqa serve stopped before serving:\n" + "".join(printed))
+
+
+@pytest.fixture(scope="session")
+def served_chat(tmp_path_factory):
+    """`dsqa serve --quiet` as a user runs it, over a temp copy of the articles (its own index and data)."""
+    root = tmp_path_factory.mktemp("served")
+    articles = article_folder(root)
+    env = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | {"DSQA_DATA_DIR": str(root / "data")}
+    args = [
+        "serve",
+        "--port",
+        str(free_port()),
+        "--knowledge",
+        str(articles),
+        "--index",
+        str(root / "index"),
+        "--quiet",
+    ]
+    started = time.perf_counter()
+    server, url, printed = start_dsqa(args, env)
+    settings = Settings(knowledge_dir=articles, index_dir=root / "index", data_dir=root / "data")
+    app = RunningApp(url=url, settings=settings)
+    app.start_seconds = time.perf_counter() - started
+    app.printed = printed
+    yield app
+    server.terminate()
+    server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

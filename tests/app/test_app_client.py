@@ -1,21 +1,16 @@
-"""The `/chat` endpoint through gradio_client, against the app served in-process, plus start-up safety.
-
-A Client keeps its session, so its calls share one conversation; ten Clients at once never mix.
+"""The program endpoints through gradio_client, against the app served in-process: `/chat` (a Client
+keeps its session, so its calls share one conversation; ten Clients at once never mix), `/upload` and
+`/delete`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-
-from knowledge.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +24,7 @@ def session_turns(running_app, client: Client) -> list[tuple[str, str]]:
     from gradio.components import State
 
     state = running_app.demo.state_holder[client.session_hash]
-    (turns_block,) = [b for b in running_app.demo.blocks.values() if isinstance(b, State)]
+    (turns_block,) = [b for b in running_app.demo.blocks.values() if type(b) is State]
     return [(question, answer.query) for question, answer in state[turns_block._id]]
 
 
@@ -102,64 +97,37 @@ def test_chat_runs_on_a_queue_with_a_concurrency_limit(running_app):
     assert CONCURRENCY_LIMIT >= 2
 
 
-def run_app(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "app.py", *args],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+def test_upload_adds_documents_that_answer_and_delete_removes_them(running_app, tmp_path):
+    client = client_for(running_app)
+    note = tmp_path / "Comet Tern.md"
+    note.write_text(
+        "---\ntitle: Tern reaches comet Halvorsen\nreported: 2026-03-02\n---\n\n"
+        "The Tern probe reached comet Halvorsen in March 2026 and mapped its icy crust.\n",
+        encoding="utf-8",
     )
+    plain = tmp_path / "orbits.txt"
+    plain.write_text("Orbit notes\n\nThe Kestrel satellite circles Mars every nine hours.\n", encoding="utf-8")
+    added = client.predict([handle_file(str(note)), handle_file(str(plain))], api_name="/upload")
+    assert [(d["title"], d["format"]) for d in added] == [
+        ("Tern reaches comet Halvorsen", "md"),
+        ("Orbit notes", "txt"),
+    ]
+    assert all(d["passages"] >= 1 and d["article_id"] for d in added)
+    assert (running_app.settings.knowledge_dir / "Comet Tern.md").exists()
+    text, sources = client.predict("Which comet did the Tern probe reach?", api_name="/chat")
+    assert "Halvorsen" in text and sources[0]["article_id"] == added[0]["article_id"]
+    for document in added:
+        assert client.predict(document["article_id"], api_name="/delete") == {"deleted": document["article_id"]}
+    assert not (running_app.settings.knowledge_dir / "Comet Tern.md").exists()
+    text, sources = client.predict("Which comet did the Tern probe reach?", api_name="/chat")
+    assert all(s["article_id"] != added[0]["article_id"] for s in sources)
 
 
-def test_python_app_py_serves_the_chat_and_prints_its_address(tmp_path, unused_port):
-    """`python app.py --port P` indexes, prints the address, and that address answers /chat."""
-    port = unused_port
-    env = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"}
-    env |= {"DSQA_INDEX_DIR": str(tmp_path / "index"), "DSQA_DATA_DIR": str(tmp_path / "data"), "DSQA_PROGRESS": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        printed = []
-        for line in server.stdout:  # until the address line (the process keeps serving)
-            printed.append(line)
-            if "web chat:" in line:
-                break
-        assert f"http://127.0.0.1:{port}/" in printed[-1], "".join(printed)
-        text, sources = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-            "When will IDSEA launch?", api_name="/chat"
-        )
-        assert "July 7" in text and sources
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def test_binding_beyond_loopback_without_credentials_is_refused():
-    done = run_app("--host", "0.0.0.0", "--port", "1")
-    assert done.returncode == 2
-    assert "refusing to serve on 0.0.0.0" in done.stderr and "--auth user:pass" in done.stderr
-
-
-def test_malformed_credentials_are_refused():
-    done = run_app("--host", "0.0.0.0", "--port", "1", env={"DSQA_AUTH": "no-colon"})
-    assert done.returncode == 2 and "user:pass" in done.stderr
-
-
-def test_binding_checks():
-    from app import check_binding, is_loopback, parse_auth
-
-    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.5")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")
-    assert parse_auth("ann:s3:cret") == ("ann", "s3:cret")
-    check_binding("0.0.0.0", ("ann", "pw"))  # credentials given: allowed
-    with pytest.raises(SystemExit):
-        check_binding("::", None)
+def test_upload_and_delete_refuse_bad_requests_with_a_clear_message(running_app, tmp_path):
+    client = client_for(running_app)
+    script = tmp_path / "run.sh"
+    script.write_text("rm -rf /", encoding="utf-8")
+    with pytest.raises(AppError, match="run.sh: this kind of file is not supported"):
+        client.predict([handle_file(str(script))], api_name="/upload")
+    with pytest.raises(AppError, match="no document with id"):
+        client.predict("../../etc/passwd", api_name="/delete")

@@ -1,0 +1,160 @@
+"""Serving the web chat safely: start-up checks, a login gate over every route, a login rate limit.
+
+`serve()` is what `dsqa serve` and `python app.py` run: it checks the address, credentials and port
+before anything slow (a bad one is a `ServeError`, one line), indexes, then serves `app.build_app`.
+With `--auth`, `LoginGate` (ASGI middleware) answers 401 to every route but the login page and its
+static files, including Gradio's own `/gradio_api/cancel` and `/gradio_api/reset`, which Gradio
+leaves open, and it rate-limits failed logins per client and overall (`limits`, a moving window).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+AUTH_ENV = "DSQA_AUTH"  # "user:pass", the alternative to --auth
+FAILED_LOGINS_PER_CLIENT = parse("5/minute")
+FAILED_LOGINS_OVERALL = parse("30/minute")  # clients can change address; the total is bounded too
+
+LOGIN_PATHS = frozenset({"/login", "/login/"})
+# What the login page itself loads (the page, its scripts, styles and icons), and Gradio's start-up
+# probe, which launch() calls without a login (it runs start-up events once; later calls do nothing).
+OPEN_PATHS = frozenset(
+    {"/", "/favicon.ico", "/theme.css", "/gradio_api/theme.css", "/manifest.json", "/robots.txt"}
+    | {"/gradio_api/startup-events"}
+)
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/gradio_api/static/")
+
+
+class ServeError(ValueError):
+    """The chat cannot be served as asked (address, credentials, port); the message is one line."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """'user:pass' → ('user', 'pass'); None or '' stays None; anything else is a `ServeError`."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise ServeError(f"credentials must look like user:pass (from --auth or ${AUTH_ENV})")
+    return user.strip(), password
+
+
+def check_binding(host: str, auth: tuple[str, str] | None) -> None:
+    """Refuse to bind beyond loopback without credentials."""
+    if not is_loopback(host) and auth is None:
+        raise ServeError(
+            f"refusing to serve on {host}, which is reachable beyond this machine, without credentials: "
+            f"pass --auth user:pass or set {AUTH_ENV}=user:pass, or keep the default --host {DEFAULT_HOST}"
+        )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail now, with one line, when host:port cannot be bound (in use, or not an address of this machine)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
+            probe.bind((host, port))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ServeError(f"cannot serve on {host}:{port}: {reason.lower()} (try another --port)") from None
+
+
+class LoginGate:
+    """ASGI middleware: under a login, every route but the login page needs the session cookie.
+
+    Failed logins are limited per client address and overall; past the limit, /login answers 429.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def __call__(self, scope, receive, send):
+        gradio_app = scope.get("app")
+        if scope["type"] not in ("http", "websocket") or getattr(gradio_app, "auth", None) is None:
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if path in LOGIN_PATHS and scope["type"] == "http":
+            return await self._login(scope, receive, send)
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or _logged_in(scope, gradio_app):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        response = JSONResponse({"detail": {"error": "Not authenticated"}}, status_code=401)
+        await response(scope, receive, send)
+
+    async def _login(self, scope, receive, send):
+        client = (scope.get("client") or ("unknown",))[0]
+        limits = ((FAILED_LOGINS_PER_CLIENT, client), (FAILED_LOGINS_OVERALL, "all"))
+        blocked = [(limit, key) for limit, key in limits if not self.limiter.test(limit, key)]
+        if blocked:
+            reset = max(self.limiter.get_window_stats(limit, key).reset_time for limit, key in blocked)
+            wait = max(1, int(reset - time.time()) + 1)
+            response = JSONResponse(
+                {"detail": f"Too many failed logins; try again in {wait} s."},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+            return await response(scope, receive, send)
+
+        status = {}
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status.get("code") in (400, 401, 403):
+            for limit, key in limits:
+                self.limiter.hit(limit, key)
+
+
+def _logged_in(scope, gradio_app) -> bool:
+    cookies = HTTPConnection(scope).cookies
+    cookie_id = getattr(gradio_app, "cookie_id", "")
+    tokens = getattr(gradio_app, "tokens", {})
+    names = (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}")
+    return any(cookies.get(name) in tokens for name in names if cookies.get(name))
+
+
+def serve(settings, host: str, port: int, auth: tuple[str, str] | None, progress: bool = True) -> None:
+    """Check, index, build and serve the chat until Ctrl+C (what `dsqa serve` runs)."""
+    check_binding(host, auth)
+    check_port_free(host, port)
+    from knowledge.settings import go_offline
+
+    go_offline()
+    from app import build_app, launch
+    from bot import Bot
+
+    bot = Bot(settings=settings)
+    bot.index(progress=progress)
+    demo = build_app(bot)
+    try:
+        url = launch(demo, host, port, auth, settings.max_upload_mb)
+    except OSError as error:  # taken between the check and now
+        raise ServeError(f"cannot serve on {host}:{port}: {error} (try another --port)") from None
+    where = "" if is_loopback(host) else f" (bound to {host}, login required)"
+    print(f"deepspace-qa web chat: {url}{where}  (Ctrl+C to stop)", flush=True)
+    demo.block_thread()
