@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ _NAME = re.compile(
     r"(?<![\w’'])(?:[A-Z][\w’'.-]*(?:\s+(?:of|de|la|the|and|for|von|van)?\s*[A-Z0-9][\w’'.-]*)*|\d[\d,.:/-]*)"
 )
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|«[^»]*»|„[^“]*“|「[^」]*」")
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,11 @@ def find_names(text: str) -> list[str]:
 _QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 
 
+def quotes(text: str) -> list[str]:
+    """The quoted parts of a text (a title the user quotes): `quotes('About “A B”?') == ['“A B”']`."""
+    return _QUOTED.findall(text)
+
+
 def has_pronoun(text: str, language: str) -> bool:
     """The text uses a personal pronoun of its language ("Who set it up?")."""
     if language == "zh":
@@ -156,15 +163,24 @@ class QuestionAnalyzer:
         """The analyzer with the models `make train` ships in bot/models/."""
         return cls(*load_models(), LanguageIdentifier())
 
-    def analyze(self, question: str, vector: np.ndarray, default_language: str = "en") -> QuestionAnalysis:
-        """Analyze a cleaned question given its unit embedding."""
+    def analyze(
+        self, question: str, embed: Callable[[str], np.ndarray], default_language: str = "en"
+    ) -> QuestionAnalysis:
+        """Analyze a cleaned question; `embed` gives a text's unit embedding."""
         language = self.languages.identify(question, default_language)
+        vector = embed(question)
         kinds = self.types.probabilities(vector)
+        leans = refers_back(question, language)
+        # The request's own words decide the intent, not a title it quotes ("Tell me about “…”").
+        unquoted = _QUOTED.sub("", question).strip()
+        intent = Intent.QUESTION
+        if not leans and unquoted:  # a fragment ("that did what?") is never an instruction
+            intent = self.intents.intent(vector if unquoted == question else embed(unquoted))
         return QuestionAnalysis(
             text=question,
             language=language,
-            intent=self.intents.intent(vector),
+            intent=intent,
             answer_type=AnswerType(max(kinds, key=kinds.get)),
             entities=tuple(find_names(question)),
-            refers_back=refers_back(question, language),
+            refers_back=leans,
         )

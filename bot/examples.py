@@ -77,7 +77,7 @@ def candidates(articles) -> Iterator[tuple[str, str]]:
 def suggest_questions(bot, limit: int = 4, budget_s: float = TIME_BUDGET_S) -> list[str]:
     """Up to `limit` questions the bot answers with high confidence, best first, spread over articles."""
     articles = {a.id: a for a in bot.articles()}
-    threshold = bot.settings.abstain_below
+    threshold = bot.abstain_threshold
     began = time.perf_counter()
     found: list[tuple[float, str, str]] = []  # (confidence, question, article id)
     seen_quotes: set[tuple[str, int]] = set()

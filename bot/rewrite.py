@@ -15,21 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.analyze import PRONOUNS, find_names, has_pronoun
-from bot.messages import is_refusal
 from bot.stages import QuestionAnalysis, Rewrite, Role, Turn
 
 MAX_READINGS = 4  # each reading costs one retrieval probe
 
 
 def earlier_questions(history: Sequence[Turn]) -> list[str]:
-    """The user's earlier questions, oldest first, leaving out those the bot refused to answer."""
-    questions: list[str] = []
-    for turn, reply in zip(history, [*history[1:], None], strict=False):
-        if turn.role is Role.USER and turn.content.strip():
-            refused = reply is not None and reply.role is Role.ASSISTANT and is_refusal(reply.content)
-            if not refused:
-                questions.append(turn.content.strip())
-    return questions
+    """The user's earlier questions, oldest first (a question the bot declined still says what the
+    conversation is about; the bot's own refusal text is never used)."""
+    return [t.content.strip() for t in history if t.role is Role.USER and t.content.strip()]
 
 
 def substitute_pronoun(question: str, language: str, name: str) -> str | None:
@@ -41,6 +35,13 @@ def substitute_pronoun(question: str, language: str, name: str) -> str | None:
             possessive = language == "en" and word.lower() in {"his", "her", "its", "their"}
             return question[: match.start()] + (f"{name}’s" if possessive else name) + question[match.end() :]
     return None
+
+
+def _name_before_pronoun(question: str, language: str) -> bool:
+    """Does a name come before the question's first pronoun ("Tell me about X. What was his job?")?"""
+    pronouns = PRONOUNS.get(language, PRONOUNS["en"])
+    first = next((m.start() for m in re.finditer(r"\w+", question) if m.group(0).lower() in pronouns), len(question))
+    return bool(find_names(question[:first]))
 
 
 def swap_name(previous: str, new: str) -> list[str]:
@@ -65,8 +66,8 @@ class ConversationRewriter:
         question, language = analysis.text, analysis.language
         earlier = [q for q in earlier_questions(history) if self.language_of(q, language) == language]
         pronoun = has_pronoun(question, language)
-        if not earlier:
-            return Rewrite(query=question, unresolved=analysis.refers_back and pronoun)
+        if not earlier:  # a pronoun needs a name before it, in this question or an earlier one
+            return Rewrite(query=question, unresolved=pronoun and not _name_before_pronoun(question, language))
         previous = earlier[-1]
         resolved: list[str] = []
         if pronoun:

@@ -8,6 +8,7 @@ changed articles are re-embedded). Heavy libraries load then, not at import.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -17,11 +18,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.analyze import has_pronoun
+from bot.analyze import has_pronoun, quotes
 from bot.compose import cite, declined, overview_rows
 from bot.inputs import clean_history, clean_question
 from bot.messages import NO_ARTICLES, truncated_note
-from bot.rank import Candidate
+from bot.rank import MODELS, Candidate
 from bot.read import Reading
 from bot.retrieve import Focus, Retrieval, conversation_focus
 from bot.stages import Intent, QuestionAnalysis, Rewrite, Role, Turn
@@ -147,6 +148,7 @@ class Bot:
         self._reader = PassageReader(self._load_reader())
         self._composer = AnswerComposer.bundled(self.settings.abstain_below)
         self._titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
+        self._switch_margin = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))["switch_margin"]
         self.chain = (
             RunnableLambda(self._understand)
             | RunnableLambda(self._retrieve)
@@ -195,30 +197,42 @@ class Bot:
         text = self._spelling.repair(p.question)
         previous = [t.content for t in p.history if t.role is Role.USER]
         language = self._analyzer.languages.identify(previous[-1]) if previous else "en"
-        p.analysis = self._analyzer.analyze(text, self.query_encoder.embed_query_vector(text), language)
+        p.analysis = self._analyzer.analyze(text, self.query_encoder.embed_query_vector, language)
         p.rewrite = self._rewriter.rewrite(p.analysis, p.history)
         p.focus = conversation_focus(p.history, self._search)
         if p.analysis.intent is Intent.INSTRUCTION:
             p.answer = declined(AbstainReason.INSTRUCTION, p.analysis, p.question, self._titles)
-        elif p.rewrite.unresolved and p.analysis.intent is Intent.QUESTION:
+        elif p.rewrite.unresolved and p.analysis.intent is Intent.QUESTION:  # "it" in a new chat: ask which
             word = next(w for w in re.findall(r"\w+", text) if has_pronoun(w, p.analysis.language))
             p.answer = declined(AbstainReason.UNCLEAR, p.analysis, p.question, self._titles, word=word)
         p.timings["understand"] = _ms(began)
         return p
 
     def _retrieve(self, p: Pending) -> Pending:
-        """Probe each reading of the question; keep the one retrieval is surest of (ties: the first)."""
+        """Probe each reading of the question and keep the one retrieval is surest of. In a conversation,
+        readings are searched within its article; the question alone is also searched everywhere, and
+        wins (a topic switch) only when it is surer by the calibrated switch margin."""
         if p.answer is not None:
             return p
         began = time.perf_counter()
         topic = p.focus.article(self._search)
-        for option in (p.rewrite, *p.rewrite.alternatives):
-            within = topic if option.uses_history else None  # a reading that leans on the history stays on its topic
-            retrieval = self.retriever.retrieve(option.query, p.focus, within=within)
-            candidates = self._ranker.rank(tokenize(option.query), retrieval, self._search)
+        readings = [p.rewrite, *p.rewrite.alternatives]
+        if topic is None:
+            probes = [(r, None) for r in readings]
+        else:  # each reading within the conversation's article; one that may stand alone also everywhere
+            probes = [(r, topic) for r in readings] + [(r, None) for r in readings if not r.uses_history]
+        best: dict[bool, tuple] = {}
+        for reading, within in probes:
+            retrieval = self.retriever.retrieve(reading.query, p.focus, within=within)
+            candidates = self._ranker.rank(tokenize(reading.query), retrieval, self._search)
             confidence = candidates[0].score if candidates else 0.0
-            if p.retrieval is None or confidence > p.confidence:
-                p.chosen, p.retrieval, p.candidates, p.confidence = option, retrieval, candidates, confidence
+            key = within is not None
+            if key not in best or confidence > best[key][0]:
+                best[key] = (confidence, reading, retrieval, candidates)
+        chosen = best.get(True)
+        if chosen is None or (False in best and best[False][0] > chosen[0] + self._switch_margin):
+            chosen = best[False]
+        p.confidence, p.chosen, p.retrieval, p.candidates = chosen
         p.timings["retrieve"] = _ms(began)
         return p
 
@@ -241,8 +255,9 @@ class Bot:
     def _answer(self, p: Pending) -> Answer:
         shown = p.chosen.shown or (p.analysis.text if p.chosen.query == p.analysis.text else p.question)
         retrieved = [retrieved_chunk(self._search, i, score) for i, score in p.retrieval.ranking]
-        if p.analysis.intent is Intent.OVERVIEW:
-            rows = p.focus.rows or [c.row for c in p.candidates[:1]]
+        if p.analysis.intent is Intent.OVERVIEW:  # the article it quotes, else the conversation's, else the best match
+            best = [c.row for c in p.candidates[:1]]
+            rows = best if quotes(p.analysis.text) else (p.focus.rows or best)
             if rows:
                 article = self._search.sentences.article_ids[rows[-1]]
                 text, citations = cite(overview_rows(article, self._search), self._search, retrieved)
@@ -252,6 +267,12 @@ class Bot:
             return declined(verdict.reason, p.analysis, shown, self._titles, verdict.confidence, retrieved)
         rows = self._reader.rows_of_span(verdict.reading, self._search)
         return self._composer.compose(p.analysis, shown, verdict, self._search, rows, retrieved)
+
+    @property
+    def abstain_threshold(self) -> float:
+        """The confidence below which an (English, read) answer is declined: calibrated, or the setting."""
+        self._ensure_ready()
+        return self._composer.with_reader[1]
 
     # --- describing ---------------------------------------------------------------------------
     def articles(self) -> list[Article]:

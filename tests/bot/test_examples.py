@@ -28,7 +28,7 @@ def test_suggested_questions_are_answered_confidently_from_the_body_and_never_ab
     quoted = set()
     for question in questions:
         answer = shipped_bot.ask(question)
-        assert confident_enough(answer, shipped_bot.settings.abstain_below), (question, answer.text)
+        assert confident_enough(answer, shipped_bot.abstain_threshold), (question, answer.text)
         assert answer.citations[0].start >= len(article.title)  # not answered with the title
         quoted.add(answer.citations[0].start)
     assert len(quoted) == len(questions)  # each example shows a different sentence

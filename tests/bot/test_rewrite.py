@@ -43,10 +43,10 @@ def test_a_question_that_can_stand_alone_leads_and_history_readings_are_alternat
     assert "Which countries are involved in Chang'e 8?" in [r.shown for r in rewrite.alternatives]
 
 
-def test_refusals_and_other_languages_are_left_out():
+def test_earlier_questions_are_kept_and_other_languages_left_out():
     refusal = abstain_message(AbstainReason.NOT_STATED, ["“T”"])
     history = [user("Who is the mayor?"), Turn(Role.ASSISTANT, refusal), user("When will IDSEA launch?")]
-    assert earlier_questions(history) == ["When will IDSEA launch?"]
+    assert earlier_questions(history) == ["Who is the mayor?", "When will IDSEA launch?"]
     rewriter = ConversationRewriter(language_of=lambda text, default: "zh" if "设" in text else "en")
     rewrite = rewriter.rewrite(analysis("国际深空探测学会设在哪里？", language="zh"), [user("When will IDSEA launch?")])
     assert rewrite.query == "国际深空探测学会设在哪里？" and not rewrite.alternatives
