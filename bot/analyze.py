@@ -135,10 +135,12 @@ def quotes(text: str) -> list[str]:
 
 
 def has_pronoun(text: str, language: str) -> bool:
-    """The text uses a personal pronoun of its language ("Who set it up?")."""
+    """The text uses a personal pronoun of its language ("Who set it up?"); one joined to its verb
+    by a hyphen is the inversion of a question ("sera-t-elle", "a-t-il"), not a reference."""
     if language == "zh":
         return any(p in text for p in PRONOUNS["zh"])
-    return any(t in PRONOUNS.get(language, PRONOUNS["en"]) for t in words(text))
+    pronouns = PRONOUNS.get(language, PRONOUNS["en"])
+    return any(m.group(1).lower() in pronouns for m in re.finditer(r"(?<![-\w])(\w+)", text))
 
 
 def refers_back(text: str, language: str) -> bool:

@@ -56,16 +56,24 @@ class SearchIndex:
         return max(1, bisect_right(starts, offset)) if starts else None
 
     @classmethod
-    def load(cls, store: Store, article_texts: dict[str, str]) -> SearchIndex:
-        """Read chunks and sentences out of the store and build BM25 and the vocabulary."""
+    def load(cls, store: Store, article_texts: dict[str, str], languages: dict[str, str] | None = None) -> SearchIndex:
+        """Read chunks and sentences out of the store and build BM25 and the vocabulary; each
+        article's words are stemmed in its language (`languages`: article id → ISO code, default en)."""
         import bm25s
 
+        language = (languages or {}).get
         chunks = store.load_chunks()
         sentences = store.load_sentences()
         bm25 = bm25s.BM25()
         if chunks:
-            bm25.index([tokenize(f"{c.title}\n{c.text}") or [""] for c in chunks], show_progress=False)
-        sentence_tokens = [frozenset(tokenize(t)) for t in sentences.texts]
+            bm25.index(
+                [tokenize(f"{c.title}\n{c.text}", language(c.article_id, "en")) or [""] for c in chunks],
+                show_progress=False,
+            )
+        sentence_tokens = [
+            frozenset(tokenize(t, language(a, "en")))
+            for t, a in zip(sentences.texts, sentences.article_ids, strict=True)
+        ]
         df = Counter(token for tokens in sentence_tokens for token in tokens)
         n = max(len(sentence_tokens), 1)
         idf = {token: math.log(1 + (n - f + 0.5) / (f + 0.5)) for token, f in df.items()}
@@ -84,10 +92,12 @@ class SearchIndex:
         """IDF of a token; unseen tokens get the highest IDF (they are rare by definition)."""
         return self.idf.get(token, math.log(1 + (len(self.sentence_tokens) + 0.5) / 0.5))
 
-    def bm25_ranking(self, query: str, k: int, within: list[int] | None = None) -> list[tuple[int, float]]:
+    def bm25_ranking(
+        self, query: str, k: int, within: list[int] | None = None, language: str = "en"
+    ) -> list[tuple[int, float]]:
         """(chunk index, BM25 score) for chunks sharing a token with the query, best first; only
         chunks `within` a list of chunk indexes when one is given."""
-        known = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
+        known = [t for t in tokenize(query, language) if t in self.bm25.vocab_dict]
         if not known or not self.chunks:
             return []
         scores = self.bm25.get_scores(known)
@@ -230,7 +240,12 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 60
 
     def retrieve(
-        self, query: str, focus: Focus = Focus(), vector: np.ndarray | None = None, within: str | None = None
+        self,
+        query: str,
+        focus: Focus = Focus(),
+        vector: np.ndarray | None = None,
+        within: str | None = None,
+        language: str = "en",
     ) -> Retrieval:
         """Rank chunks for a query (its vector may be passed in when already computed); only chunks
         of the article `within` when one is given (a follow-up that stays on the conversation's topic)."""
@@ -241,7 +256,7 @@ class HybridRetriever(BaseRetriever):
         allowed = index.chunks_of(within) if within is not None else None
         position = {c.id: i for i, c in enumerate(index.chunks)}
         dense_hits = [(position[cid], score) for cid, score in self.store.search(vector, self.candidates_k)]
-        lexical = index.bm25_ranking(query, self.candidates_k, allowed)
+        lexical = index.bm25_ranking(query, self.candidates_k, allowed, language)
         similarities = index.sentence_similarities(vector)
         if allowed is not None:
             keep = set(allowed)

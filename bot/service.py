@@ -121,7 +121,7 @@ class Bot:
     def _open(self, articles: list[Article], store) -> None:
         from langchain_core.runnables import RunnableLambda
 
-        from bot.analyze import QuestionAnalyzer
+        from bot.analyze import LanguageIdentifier, QuestionAnalyzer, load_models
         from bot.compose import AnswerComposer
         from bot.rank import SentenceRanker
         from bot.read import PassageReader
@@ -130,7 +130,12 @@ class Bot:
         from bot.spelling import SpellingRepair
 
         self._articles = articles
-        self._search = SearchIndex.load(store, {a.id: a.text for a in articles})
+        languages = LanguageIdentifier()
+        self._search = SearchIndex.load(
+            store,
+            {a.id: a.text for a in articles},
+            {a.id: a.metadata.get("language") or languages.identify(a.text[:2000]) for a in articles},
+        )
         self._search.page_starts = {a.id: a.page_starts for a in articles if a.page_starts}
         self.retriever = HybridRetriever(
             search_index=self._search,
@@ -142,7 +147,7 @@ class Bot:
         )
         self._known_words = self.query_encoder.vocabulary()
         self._spelling = SpellingRepair(self._search.vocabulary, self._known_words)
-        self._analyzer = QuestionAnalyzer.bundled()
+        self._analyzer = QuestionAnalyzer(*load_models(), languages)
         self._rewriter = ConversationRewriter(self._analyzer.languages.identify)
         self._ranker = SentenceRanker.bundled()
         self._reader = PassageReader(self._load_reader())
@@ -223,8 +228,9 @@ class Bot:
             probes = [(r, topic) for r in readings] + [(r, None) for r in readings if not r.uses_history]
         best: dict[bool, tuple] = {}
         for reading, within in probes:
-            retrieval = self.retriever.retrieve(reading.query, p.focus, within=within)
-            candidates = self._ranker.rank(tokenize(reading.query), retrieval, self._search)
+            language = p.analysis.language
+            retrieval = self.retriever.retrieve(reading.query, p.focus, within=within, language=language)
+            candidates = self._ranker.rank(tokenize(reading.query, language), retrieval, self._search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
             if key not in best or confidence > best[key][0]:

@@ -1,6 +1,7 @@
 """Search tokens, the same for documents (at index time) and questions: lower-case, curly quotes
-folded, English stop words dropped, Snowball stems, and Chinese characters as single characters plus
-bigrams (so 合肥 matches 合肥市). No model, no network; query-side spelling repair is in `bot/`.
+folded, stop words dropped and Snowball stems in the text's language (English by default; the stop
+word lists of other languages are bm25s's), and Chinese characters as single characters plus bigrams
+(so 合肥 matches 合肥市). No model, no network; query-side spelling repair is in `bot/`.
 """
 
 from __future__ import annotations
@@ -41,16 +42,46 @@ def fold(text: str) -> str:
     return "".join(ch for ch in plain if ch.isalnum())
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
+# ISO 639-1 code → (PyStemmer's Snowball algorithm, bm25s's stop word list); other languages: neither.
+LANGUAGES = {
+    "en": ("english", None),
+    "fr": ("french", "STOPWORDS_FRENCH"),
+    "de": ("german", "STOPWORDS_GERMAN"),
+    "es": ("spanish", "STOPWORDS_SPANISH"),
+    "it": ("italian", "STOPWORDS_ITALIAN"),
+    "pt": ("portuguese", "STOPWORDS_PORTUGUESE"),
+    "nl": ("dutch", "STOPWORDS_DUTCH"),
+    "sv": ("swedish", "STOPWORDS_SWEDISH"),
+    "da": ("danish", "STOPWORDS_DANISH"),
+    "no": ("norwegian", "STOPWORDS_NORWEGIAN"),
+    "ru": ("russian", "STOPWORDS_RUSSIAN"),
+    "tr": ("turkish", "STOPWORDS_TURKISH"),
+}
+
+
+@lru_cache(maxsize=16)
+def _stemmer(language: str):
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    algorithm = LANGUAGES.get(language, (None, None))[0]
+    return Stemmer.Stemmer(algorithm) if algorithm else None
 
 
-def stem(word: str) -> str:
-    """Snowball stem of one lower-case word (`stem("launches") == "launch"`)."""
-    return _stemmer().stemWord(word)
+@lru_cache(maxsize=16)
+def stopwords(language: str) -> frozenset[str]:
+    """The stop words of a language (ours for English; bm25s's for the others it lists)."""
+    name = LANGUAGES.get(language, (None, None))[1]
+    if language == "en" or name is None:
+        return STOPWORDS if language == "en" else frozenset()
+    import bm25s.stopwords
+
+    return frozenset(normalise(w) for w in getattr(bm25s.stopwords, name))
+
+
+def stem(word: str, language: str = "en") -> str:
+    """Snowball stem of one lower-case word (`stem("launches") == "launch"`); unstemmed without one."""
+    stemmer = _stemmer(language)
+    return stemmer.stemWord(word) if stemmer else word
 
 
 def words(text: str) -> list[str]:
@@ -68,15 +99,16 @@ def words(text: str) -> list[str]:
     return found
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, language: str = "en") -> list[str]:
     """Search tokens of a text. `tokenize("Where is 合肥市?")` → ['合', '肥', '市', '合肥', '肥市']."""
     tokens: list[str] = []
+    dropped = stopwords(language) | (QUESTION_WORDS if language == "en" else frozenset())
     for word in words(text):
         if _CJK.match(word):
             tokens.extend(word)
             tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
-        elif word not in STOPWORDS and word not in QUESTION_WORDS:
+        elif word not in dropped:
             # A name with an inner apostrophe (Chang'e, O'Neill) is kept whole: stemmed, "chang'e" would
             # become "chang" and match every "change".
-            tokens.append(word if "'" in word else stem(word))
+            tokens.append(word if "'" in word else stem(word, language))
     return tokens
