@@ -1,0 +1,67 @@
+"""evals/training and evals/rule_lines: the labels the models learn from, and the rule-line count."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.rank import FEATURES, MODELS, LinearModel
+from bot.stages import AnswerType
+from evals.rule_lines import rule_lines
+from evals.training.analysis import answer_type
+from evals.training.calibrate import decisions
+from evals.training.corpus import GoldQuestion
+
+
+@pytest.mark.parametrize(
+    ("gold", "kind"),
+    [
+        ("1066", AnswerType.DATE),
+        ("10 March 2004", AnswerType.DATE),
+        ("about 3,000", AnswerType.NUMBER),
+        ("Duke of Normandy", AnswerType.NAME),
+        ("to protect their trade routes", AnswerType.DESCRIPTION),
+    ],
+)
+def test_answer_types_are_read_off_the_gold_answer(gold, kind):
+    assert answer_type(gold) is kind
+
+
+def test_decisions_count_declines_refusals_and_right_answers():
+    model = LinearModel(("x",), np.zeros(1), np.ones(1), np.ones(1), 0.0)  # probability = sigmoid(x)
+    answerable = GoldQuestion("a", "q", "art", "T", ((0, 3),), ("abc",))
+    impossible = GoldQuestion("b", "q", "art", "T", (), ())
+    rows = [
+        (answerable, np.array([[3.0], [-3.0]]), np.array([True, False])),  # answered, right
+        (answerable, np.array([[-3.0]]), np.array([True])),  # refused
+        (impossible, np.array([[-3.0]]), np.array([False])),  # declined
+    ]
+    assert decisions(model, rows, threshold=0.5) == {
+        "unanswerable_declined": 1.0,
+        "false_refusals": 0.5,
+        "answerable_right": 0.5,
+    }
+
+
+def test_shipped_models_match_the_code():
+    ranker = json.loads((MODELS / "ranker.json").read_text(encoding="utf-8"))
+    assert tuple(ranker["names"]) == FEATURES and ranker["scores"]["dev_sample"]["hit_at_1"] > 0
+    for name in ("calibrator.json", "calibrator-sentences.json"):
+        assert 0 < json.loads((MODELS / name).read_text(encoding="utf-8"))["threshold"] < 1
+
+
+def test_rule_lines_count_patterns_and_word_lists_not_messages():
+    source = """
+import re
+PATTERN = re.compile(
+    r"a|b"
+)
+WORDS = {"alpha", "beta", "gamma"}
+MESSAGE = {"en": "I can't find that in the articles.", "fr": "Je ne trouve pas cela ici.", "de": "Das finde ich nicht."}
+__all__ = ["a", "b", "c"]
+x = 1
+"""
+    rules, code = rule_lines(source)
+    assert (rules, code) == (4, 8)  # the pattern (3 lines) and the word set; 8 code lines in all
