@@ -29,19 +29,30 @@ IndexOption = typer.Option(
 )
 
 
+LLMOption = typer.Option(
+    None,
+    "--llm/--no-llm",
+    help="For this run: answer with the LLM server in $DSQA_LLM_BASE_URL (every sentence verified, quoted "
+    "answer as fallback), or without any LLM. Default: the LLM when $DSQA_LLM_BASE_URL is set.",
+)
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
 
-def _bot(knowledge: Path | None, index: Path | None):
+def _bot(knowledge: Path | None, index: Path | None, llm: bool | None = None):
     from knowledge.settings import Settings, go_offline
 
     go_offline()
     _quiet_libraries()
     from bot import Bot
 
-    return Bot(settings=Settings.from_env(knowledge_dir=knowledge, index_dir=index))
+    settings = Settings.from_env(knowledge_dir=knowledge, index_dir=index, llm_base_url="" if llm is False else None)
+    if llm and not settings.llm_base_url:
+        _fail("--llm needs a server: set DSQA_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1")
+    return Bot(settings=settings)
 
 
 def _quiet_libraries() -> None:
@@ -67,6 +78,8 @@ def _guard(action):
 def format_answer(answer) -> str:
     """The answer text, any notes, and a numbered source list (title, quote)."""
     lines = [answer.text]
+    if answer.mode == "llm":
+        lines.append("(written by the LLM; every sentence checked against the passage it cites)")
     lines += [f"({note})" for note in answer.notes if not note.startswith("abstained:")]
     if answer.citations:
         lines.append("")
@@ -82,11 +95,12 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the whole Answer as JSON."),
     knowledge: Path = KnowledgeOption,
     index: Path = IndexOption,
+    llm: bool | None = LLMOption,
 ) -> None:
     """Answer one question with citations. Example: dsqa ask "Where will IDSEA be located?" """
     if not question.strip():
         _fail('the question is empty: dsqa ask "Where will IDSEA be located?"')
-    bot = _bot(knowledge, index)
+    bot = _bot(knowledge, index, llm)
     answer = _guard(lambda: bot.ask(question))
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -95,9 +109,9 @@ def ask(
 
 
 @app.command()
-def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
+def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption, llm: bool | None = LLMOption) -> None:
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
-    bot = _bot(knowledge, index)
+    bot = _bot(knowledge, index, llm)
     _guard(lambda: bot.index(progress=True))
     titles = ", ".join(f"“{s.title}”" for s in bot.summaries()[:3])
     typer.echo(f"deepspace-qa — ask about {titles}. /new starts over, an empty line quits.")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from bot.messages import EMPTY_QUESTION, NO_ARTICLES, truncated_note
+from bot.stages import QuestionAnalysis, Rewrite, Role, Turn
 from bot.types import Answer, ArticleSummary
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
@@ -44,6 +46,12 @@ class Bot:
         self._ready = False
         self._articles: list[Article] = []
         self.chain = None
+        self.answerer = self.llm_rewriter = None  # the optional LLM stages, when llm_base_url is set
+        if self.settings.llm_base_url:
+            from bot.llm import LLMAnswerer, LLMClient, LLMRewriter
+
+            client = LLMClient(self.settings)
+            self.answerer, self.llm_rewriter = LLMAnswerer(client), LLMRewriter(client, fallback=_RuleRewriter())
 
     # --- building -----------------------------------------------------------------------------
     @property
@@ -138,12 +146,25 @@ class Bot:
     # --- asking -------------------------------------------------------------------------------
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer one question; `history` holds earlier {"role", "content"} turns (extra keys ignored)."""
+        *_, final = self.stream(question, history)
+        return final
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
+        """Successive answers to one question, the last one final. Without an LLM that is one answer;
+        with one, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`)."""
         if not isinstance(question, str) or not question.strip():
             raise ValueError(EMPTY_QUESTION)
         self._ensure_ready()
         if not self._search.chunks:
             raise RuntimeError(NO_ARTICLES)
-        return self.chain.invoke({"question": question, "history": list(history or [])})
+        history = list(history or [])
+        deadline = self.answerer.client.deadline() if self.answerer else None  # one budget for the LLM part
+        extractive = self.chain.invoke({"question": question, "history": history, "deadline": deadline})
+        if self.answerer is None:
+            yield extractive
+            return
+        asked = extractive.query if history else extractive.question  # a follow-up goes as its standalone form
+        yield from self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
 
     def _prepare(self, state: dict) -> dict:
         from bot.conversation import standalone_query
@@ -163,7 +184,13 @@ class Bot:
             for m in state["history"]
             if isinstance(m, dict) and isinstance(m.get("content"), str)
         ]
-        query = self._search.expand_acronyms(standalone_query(repair(question), history))
+        if self.llm_rewriter is not None and history:
+            turns = [Turn(Role(m["role"]), m["content"]) for m in history if m["role"] in ("user", "assistant")]
+            analysis = QuestionAnalysis(text=repair(question), language="und")
+            standalone = self.llm_rewriter.rewrite(analysis, turns, deadline=state.get("deadline")).query
+        else:
+            standalone = standalone_query(repair(question), history)
+        query = self._search.expand_acronyms(standalone)
         timings = {"prepare": _ms(began)}
         return {"question": question, "query": query, "notes": notes, "timings": timings}
 
@@ -224,6 +251,17 @@ class Bot:
 
     def _vocabulary_of_model(self) -> frozenset[str]:
         return self.query_encoder.vocabulary()
+
+
+class _RuleRewriter:
+    """The rule-based follow-up resolution (`bot.conversation`) as a `Rewriter`: the LLM rewriter's fallback."""
+
+    def rewrite(self, analysis: QuestionAnalysis, history: Sequence[Turn]) -> Rewrite:
+        from bot.conversation import standalone_query
+
+        query = standalone_query(analysis.text, [{"role": t.role.value, "content": t.content} for t in history])
+        changed = query != analysis.text
+        return Rewrite(query=query, shown=query if changed else None, uses_history=changed)
 
 
 def _ms(began: float) -> float:

@@ -88,6 +88,12 @@ def run_suite(
         bool, typer.Option("--baseline", help="Also run the LangChain recipe baseline, side by side.")
     ] = False,
     thresholds: Annotated[Path, typer.Option("--thresholds", help="The versioned thresholds file.")] = _THRESHOLDS,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="Run through the LLM in $DSQA_LLM_BASE_URL, extractive numbers beside.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Ask only N cases, spread evenly over the suite (0 = all).")
+    ] = 0,
 ) -> None:
     """Run the eval suite over the configured articles; exit 1 when a threshold is missed."""
     if ctx.invoked_subcommand is not None:
@@ -107,6 +113,10 @@ def run_suite(
     from knowledge.settings import Settings
 
     settings = Settings.from_env(progress=not as_json)
+    if limit and limit < len(loaded_cases):
+        loaded_cases = [loaded_cases[i * len(loaded_cases) // limit] for i in range(limit)]
+    if llm:
+        return _run_llm_suite(settings, loaded_cases, out, as_json, str(cases))
     try:
         bot = Bot(settings=settings)
         bot.index()
@@ -121,6 +131,20 @@ def run_suite(
     except (EvalInputError, ArticleFolderError) as exc:
         _fail(str(exc))
     _write_and_show(out, summary, rows, baseline_rows, as_json)
+    if not summary["passed"]:
+        raise typer.Exit(1)
+
+
+def _run_llm_suite(settings, cases, out: Path, as_json: bool, source: str) -> None:
+    """`dsqa eval --llm`: the suite with the LLM and without, gated on what verification promises."""
+    from evals.llm import evaluate_llm
+    from knowledge.loaders import ArticleFolderError
+
+    try:
+        summary, rows, extractive_rows = evaluate_llm(settings, cases, _progress("Asking", as_json), source=source)
+    except (ValueError, ArticleFolderError) as exc:
+        _fail(str(exc))
+    _write_and_show(out, summary, rows, extractive_rows, as_json)
     if not summary["passed"]:
         raise typer.Exit(1)
 
