@@ -29,11 +29,11 @@ Example: given passage [1] "The bridge opened to traffic in 1932.", the question
 open?" is answered "The bridge opened to traffic in 1932 [1]."\
 """
 FORMAT_JSON = """\
-Reply in JSON: {{"sentences": [{{"text": "<one sentence>", "passages": [<numbers of the passages it \
-comes from>]}}]}}.
-- If the passages do not contain the answer, reply with {{"sentences": []}}.
+Reply in JSON: {"sentences": [{"text": "<one sentence>", "passages": [<numbers of the passages it \
+comes from>]}]}.
+- If the passages do not contain the answer, reply with {"sentences": []}.
 Example: given passage [1] "The bridge opened to traffic in 1932.", the question "When did the bridge \
-open?" is answered {{"sentences": [{{"text": "The bridge opened to traffic in 1932.", "passages": [1]}}]}}\
+open?" is answered {"sentences": [{"text": "The bridge opened to traffic in 1932.", "passages": [1]}]}\
 """
 # Structured output (llama-server, Ollama, vLLM, LM Studio, OpenAI): the JSON the model must write.
 ANSWER_SCHEMA = {

@@ -3,8 +3,8 @@
 A sentence is kept when it carries at least one `[n]` marker of a passage that was given and the
 cited passages *support* it: every content word, name and number of the sentence (stop words
 aside; words compared as Snowball stems, numbers by their digits, Chinese by characters and
-bigrams) appears in them, and a negation ("not", "never", "n't" …) in the sentence is matched
-by one in the passage. A marker is kept when its passage supports the sentence alone, or the
+bigrams) appears in them, and the passage sentence closest to it agrees on negation ("not",
+"never", "n't" …: both say it or neither does). A marker is kept when its passage supports the sentence alone, or the
 sentence stops being supported without it (ALCE's citation precision). Each kept marker becomes a
 `Citation` quoting, verbatim and at exact offsets, the passage sentence sharing most words with
 the generated one. Lexical support cannot see a swapped relation between two words that are both
@@ -66,10 +66,17 @@ def negated(text: str) -> bool:
 
 def support_gap(sentence: str, passages: Sequence[str]) -> tuple[str, ...]:
     """The claim tokens of `sentence` that the passages do not hold ('not' when a negation is
-    unmatched); empty means the passages support it."""
+    differs from the closest passage sentence); empty means the passages support it."""
+    claims = claim_tokens(sentence)
     held = set().union(*(claim_tokens(p) for p in passages)) if passages else set()
-    gap = sorted(claim_tokens(sentence) - held)
-    if negated(sentence) and not any(negated(p) for p in passages):
+    gap = sorted(claims - held)
+    # Words all present can still be denied: the passage sentence closest to it must agree on "not".
+    closest = max(
+        (p[s:e] for p in passages for s, e in split_into_sentences(p)),
+        key=lambda text: len(claims & claim_tokens(text)),
+        default="",
+    )
+    if negated(sentence) != negated(closest):
         gap.append("not")
     return tuple(gap)
 
