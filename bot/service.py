@@ -151,7 +151,8 @@ class Bot:
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
         """Successive answers to one question, the last one final. Without an LLM that is one answer;
-        with one, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`)."""
+        with one, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`). Bad
+        input raises here, before the first answer."""
         if not isinstance(question, str) or not question.strip():
             raise ValueError(EMPTY_QUESTION)
         self._ensure_ready()
@@ -161,10 +162,9 @@ class Bot:
         deadline = self.answerer.client.deadline() if self.answerer else None  # one budget for the LLM part
         extractive = self.chain.invoke({"question": question, "history": history, "deadline": deadline})
         if self.answerer is None:
-            yield extractive
-            return
+            return iter([extractive])
         asked = extractive.query if history else extractive.question  # a follow-up goes as its standalone form
-        yield from self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
+        return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
 
     def _prepare(self, state: dict) -> dict:
         from bot.conversation import standalone_query

@@ -3,7 +3,8 @@
 A sentence is kept when it carries at least one `[n]` marker of a passage that was given and the
 cited passages *support* it: every content word, name and number of the sentence (stop words
 aside; words compared as Snowball stems, numbers by their digits, Chinese by characters and
-bigrams) appears in them, and the passage sentence closest to it agrees on negation ("not",
+bigrams) appears in them, each number sits in a passage sentence that shares words with it too
+(not one about something else), and the passage sentence closest to it agrees on negation ("not",
 "never", "n't" …: both say it or neither does). A marker is kept when its passage supports the sentence alone, or the
 sentence stops being supported without it (ALCE's citation precision). Each kept marker becomes a
 `Citation` quoting, verbatim and at exact offsets, the passage sentence sharing most words with
@@ -68,17 +69,33 @@ def support_gap(sentence: str, passages: Sequence[str]) -> tuple[str, ...]:
     """The claim tokens of `sentence` that the passages do not hold ('not' when a negation is
     differs from the closest passage sentence); empty means the passages support it."""
     claims = claim_tokens(sentence)
-    held = set().union(*(claim_tokens(p) for p in passages)) if passages else set()
-    gap = sorted(claims - held)
+    units = [p[s:e] for p in passages for s, e in split_into_sentences(p)]
+    held = [claim_tokens(text) for text in units]
+    gap = sorted(claims - set().union(*held)) if held else sorted(claims)
+    gap += sorted(loose_numbers(claims, held))
     # Words all present can still be denied: the passage sentence closest to it must agree on "not".
-    closest = max(
-        (p[s:e] for p in passages for s, e in split_into_sentences(p)),
-        key=lambda text: len(claims & claim_tokens(text)),
-        default="",
-    )
+    closest = max(zip(units, held, strict=True), key=lambda unit: len(claims & unit[1]), default=("", set()))[0]
     if negated(sentence) != negated(closest):
         gap.append("not")
     return tuple(gap)
+
+
+def loose_numbers(claims: set[str], held: Sequence[set[str]]) -> set[str]:
+    """Numbers a sentence can only have taken from a passage sentence about something else: cover the
+    claims greedily with passage sentences (most new claims first, words before numbers); a sentence of
+    the cover that adds numbers and no word gives numbers with nothing they qualify ("Chang'e 5"
+    for a list line that says "Chang'e 4", because another line mentions Chang'e 5)."""
+    numbers = {c for c in claims if c.isdigit()}
+    left, loose = set(claims), set()
+    while left & numbers:
+        best = max(held, key=lambda tokens: (len(left & tokens), len((left & tokens) - numbers)), default=set())
+        added = left & best
+        if not added:
+            break
+        if added <= numbers:
+            loose |= added
+        left -= added
+    return loose
 
 
 def best_quote(sentence: str, number: int, passage: RetrievedChunk) -> Quote:

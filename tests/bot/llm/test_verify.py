@@ -43,6 +43,11 @@ def test_a_wrong_number_a_new_name_or_a_new_word_is_not_supported():
     assert not verdict("The bridge closed to traffic in 1932.", 1).supported
 
 
+def test_a_number_must_come_from_a_sentence_about_the_same_thing():
+    assert verdict("A museum opened beside it in 1932.", 1, 2).unsupported == ("1932",)  # 1932 is the bridge's
+    assert verdict("The bridge opened in 1932 and a museum opened in 1990.", 1, 2).supported
+
+
 def test_a_negation_must_be_in_the_passage():
     assert verdict("The bridge did not open to traffic in 1932.", 1).unsupported == ("not",)
     assert verdict("The city council did not approve a second bridge.", 1).supported
