@@ -64,11 +64,11 @@ class Settings:
     max_question_chars: int = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: int = _describe(64, "Sentences per embedding batch when indexing.")
     progress: bool = _describe(True, "Show progress bars on long work.")
-    llm_base_url: str = _describe("", "OpenAI-compatible server for LLM answers (…/v1); empty: extractive answers only.")
+    llm_base_url: str = _describe("", "OpenAI-compatible LLM server (…/v1); empty: extractive answers only.")
     llm_model: str = _describe("default", "Model name sent to the LLM server.")
-    llm_api_key_env: str = _describe("", "Name of the environment variable holding the LLM server's key (read when used).")
+    llm_api_key_env: str = _describe("", "Name of the env variable holding the LLM server's key (read when used).")
     llm_timeout_s: float = _describe(60.0, "Seconds the whole LLM part of one answer may take before the fallback.")
-    llm_structured: bool = _describe(True, "Ask the LLM for JSON (sentences + passage numbers) by schema, else [n] text.")
+    llm_structured: bool = _describe(True, "Ask the LLM for JSON by schema (sentences + passages), else [n] text.")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
