@@ -115,6 +115,8 @@ def run_suite(
     settings = Settings.from_env(progress=not as_json)
     if limit and limit < len(loaded_cases):
         loaded_cases = [loaded_cases[i * len(loaded_cases) // limit] for i in range(limit)]
+    if llm and baseline:
+        _fail("--llm already shows the extractive bot beside the LLM; run --baseline separately")
     if llm:
         return _run_llm_suite(settings, loaded_cases, out, as_json, str(cases))
     try:
