@@ -4,7 +4,8 @@ A sentence is kept when it carries at least one `[n]` marker of a passage that w
 cited passages *support* it: every content word, name and number of the sentence (stop words
 aside; words compared as Snowball stems, numbers by their digits, Chinese by characters and
 bigrams) appears in them, each number sits in a passage sentence that shares words with it too
-(not one about something else), and the passage sentence closest to it agrees on negation ("not",
+(not one about something else), no name takes the place of another in the passage clause closest
+to it, and the passage sentence closest to it agrees on negation ("not",
 "never", "n't" …: both say it or neither does). A marker is kept when its passage supports the sentence alone, or the
 sentence stops being supported without it (ALCE's citation precision). Each kept marker becomes a
 `Citation` quoting, verbatim and at exact offsets, the passage sentence sharing most words with
@@ -19,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.llm.reply import GeneratedSentence
-from bot.tokenize import tokenize, words
+from bot.tokenize import STOPWORDS, tokenize, words
 from bot.types import Citation, RetrievedChunk
 from index.chunking import split_into_sentences
 
+_NAME = re.compile(r"\b[A-Z][\w’'-]*")
 _NEGATIONS = frozenset({"not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "without", "cannot"})
 
 
@@ -73,11 +75,33 @@ def support_gap(sentence: str, passages: Sequence[str]) -> tuple[str, ...]:
     held = [claim_tokens(text) for text in units]
     gap = sorted(claims - set().union(*held)) if held else sorted(claims)
     gap += sorted(loose_numbers(claims, held))
+    gap += sorted(swapped_names(sentence, claims, units))
     # Words all present can still be denied: the passage sentence closest to it must agree on "not".
     closest = max(zip(units, held, strict=True), key=lambda unit: len(claims & unit[1]), default=("", set()))[0]
     if negated(sentence) != negated(closest):
         gap.append("not")
-    return tuple(gap)
+    return tuple(dict.fromkeys(gap))
+
+
+def names_in(text: str) -> set[str]:
+    """Claim tokens of the capitalised words of a text, leaving out capitalised stop words ("The").
+
+    >>> sorted(names_in("Then Italy provided the Negative Ions instrument."))
+    ['ion', 'itali', 'negat']
+    """
+    return {t for m in _NAME.finditer(text) if m.group().lower() not in STOPWORDS for t in claim_tokens(m.group())}
+
+
+def swapped_names(sentence: str, claims: set[str], units: Sequence[str]) -> set[str]:
+    """Names the sentence puts where the passage has another: its closest passage clause (a sentence
+    cut at , ; :) names someone the sentence does not, while the sentence names someone the clause
+    does not ("Italy provided the Negative Ions instrument" against "Sweden provided the Negative
+    Ions instrument, and Italy provided the laser retroreflector")."""
+    clauses = [part for unit in units for part in re.split(r"[,;:]\s", unit)]
+    closest = max(clauses, key=lambda clause: len(claims & claim_tokens(clause)), default="")
+    held = claim_tokens(closest)
+    extra = names_in(closest) - claims
+    return (names_in(sentence) - held) if extra else set()
 
 
 def loose_numbers(claims: set[str], held: Sequence[set[str]]) -> set[str]:

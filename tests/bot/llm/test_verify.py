@@ -9,7 +9,7 @@ from bot.types import RetrievedChunk
 ARTICLE = (
     "The bridge opened to traffic in 1932. It was designed by Ana Lima. "
     "The city council did not approve a second bridge.\n"
-    "A museum opened beside it in 1990. Visitors come from Peru and Chile."
+    "A museum opened beside it in 1990. Visitors come from Peru and Chile. Peru sent a drum, and Chile sent a flute."
 )
 
 
@@ -46,6 +46,13 @@ def test_a_wrong_number_a_new_name_or_a_new_word_is_not_supported():
 def test_a_number_must_come_from_a_sentence_about_the_same_thing():
     assert verdict("A museum opened beside it in 1932.", 1, 2).unsupported == ("1932",)  # 1932 is the bridge's
     assert verdict("The bridge opened in 1932 and a museum opened in 1990.", 1, 2).supported
+
+
+def test_a_name_in_place_of_the_one_the_passage_gives_is_not_supported():
+    assert verdict("Rui Costa designed the bridge.", 1).unsupported == ("costa", "rui")
+    assert verdict("Chile sent a drum.", 2).unsupported == ("chile",)  # every word is there, bound otherwise
+    assert verdict("Chile sent a flute.", 2).supported
+    assert verdict("Visitors come from Peru.", 2).supported  # Chile is left out, none put in its place
 
 
 def test_a_negation_must_be_in_the_passage():
