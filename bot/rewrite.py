@@ -61,8 +61,8 @@ class ConversationRewriter:
     def __init__(self, language_of: Callable[[str, str], str] | None = None):
         self.language_of = language_of or (lambda text, default: default)
 
-    def rewrite(self, analysis: QuestionAnalysis, history: Sequence[Turn]) -> Rewrite:
-        """Readings of `analysis.text` given the turns before it."""
+    def rewrite(self, analysis: QuestionAnalysis, history: Sequence[Turn], deadline=None) -> Rewrite:
+        """Readings of `analysis.text` given the turns before it (`deadline`: unused, no LLM here)."""
         question, language = analysis.text, analysis.language
         earlier = [q for q in earlier_questions(history) if self.language_of(q, language) == language]
         pronoun = has_pronoun(question, language)

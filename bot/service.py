@@ -58,6 +58,12 @@ class Bot:
         self._ready = False
         self._articles: list[Article] = []
         self.chain = None
+        self.answerer = self._llm = None  # the optional LLM stages, when llm_base_url is set
+        if self.settings.llm_base_url:
+            from bot.llm import LLMAnswerer, LLMClient
+
+            self._llm = LLMClient(self.settings)
+            self.answerer = LLMAnswerer(self._llm)
 
     # --- building -----------------------------------------------------------------------------
     @property
@@ -148,7 +154,11 @@ class Bot:
         self._known_words = self.query_encoder.vocabulary()
         self._spelling = SpellingRepair(self._search.vocabulary, self._known_words)
         self._analyzer = QuestionAnalyzer(*load_models(), languages)
-        self._rewriter = ConversationRewriter(self._analyzer.languages.identify)
+        self._rewriter = ConversationRewriter(languages.identify)
+        if self._llm is not None:  # the LLM condenses follow-ups; the readings above are its fallback
+            from bot.llm import LLMRewriter
+
+            self._rewriter = LLMRewriter(self._llm, fallback=self._rewriter)
         self._ranker = SentenceRanker.bundled()
         self._reader = PassageReader(self._load_reader())
         self._composer = AnswerComposer.bundled(self.settings.abstain_below)
@@ -181,18 +191,24 @@ class Bot:
         """Answer one question; `history` holds earlier {"role", "content"} turns (anything else is ignored).
 
         A question that is not a str raises TypeError, a blank one ValueError (see `bot/inputs.py`)."""
+        *_, final = self.stream(question, history)
+        return final
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
+        """Successive answers to one question, the last one final. Without an LLM that is one answer;
+        with one, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`). Bad
+        input raises here, before the first answer."""
         question = clean_question(question)
         turns = clean_history(history)
         self._ensure_ready()
         if not self._search.chunks:
             raise RuntimeError(NO_ARTICLES)
-        return self.chain.invoke(Pending(question, turns))
-
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
-        """Successive answers to one question, partial ones first and the final one last.
-
-        The extractive answer comes whole, so this yields it once; an LLM answerer yields more."""
-        yield self.ask(question, history)
+        deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
+        extractive = self.chain.invoke(Pending(question, turns, deadline=deadline))
+        if self.answerer is None:
+            return iter([extractive])
+        asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
+        return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
 
     def _understand(self, p: Pending) -> Pending:
         began = time.perf_counter()
@@ -203,7 +219,7 @@ class Bot:
         previous = [t.content for t in p.history if t.role is Role.USER]
         language = self._analyzer.languages.identify(previous[-1]) if previous else "en"
         p.analysis = self._analyzer.analyze(text, self.query_encoder.embed_query_vector, language)
-        p.rewrite = self._rewriter.rewrite(p.analysis, p.history)
+        p.rewrite = self._rewriter.rewrite(p.analysis, p.history, deadline=p.deadline)
         p.focus = conversation_focus(p.history, self._search)
         if p.analysis.intent is Intent.INSTRUCTION:
             p.answer = declined(AbstainReason.INSTRUCTION, p.analysis, p.question, self._titles)
@@ -356,6 +372,7 @@ class Pending:
     confidence: float = 0.0
     readings: list[Reading] = field(default_factory=list)
     answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
+    deadline: object | None = None  # the LLM part's time budget (`bot.llm.client.Deadline`), when an LLM is used
 
 
 def retrieved_chunk(index, chunk_index: int, score: float) -> RetrievedChunk:

@@ -79,7 +79,7 @@ class Analyzer(Protocol):
 class Rewriter(Protocol):
     """The question plus the conversation so far → a standalone `Rewrite` (rules, retrieval or an LLM)."""
 
-    def rewrite(self, analysis: QuestionAnalysis, history: Sequence[Turn]) -> Rewrite: ...
+    def rewrite(self, analysis: QuestionAnalysis, history: Sequence[Turn], deadline=None) -> Rewrite: ...
 
 
 class Answerer(Protocol):

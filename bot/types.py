@@ -73,6 +73,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCounts:
+    """What verification made of an LLM's answer: sentences written, shown (verified) and left out,
+    and `[n]` markers written and kept (pointing at a passage given that helps support the sentence)."""
+
+    generated: int = 0
+    kept: int = 0
+    dropped: int = 0
+    markers: int = 0
+    markers_kept: int = 0
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `Bot.ask` returns. `text` holds `[n]` markers, one `Citation` per marker.
 
@@ -92,6 +104,8 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     mode: AnswerMode = AnswerMode.EXTRACTIVE
     abstain_reason: AbstainReason | None = None  # set exactly when `abstained`
+    llm: SentenceCounts | None = None  # set when an LLM was asked, whichever mode answered
+    draft: str = ""  # while an LLM answer streams: the sentence being written, not yet verified (never fact)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (used by `dsqa ask --json`, the eval results and the web API)."""

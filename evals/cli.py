@@ -96,6 +96,12 @@ def run_suite(
             help="Thresholds file [default: the case folder's thresholds.toml, else evals/thresholds.toml].",
         ),
     ] = None,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="Run through the LLM in $DSQA_LLM_BASE_URL, extractive numbers beside.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Ask only N cases, spread evenly over the suite (0 = all).")
+    ] = 0,
 ) -> None:
     """Run the eval suite over the configured articles (or the case folder's own); exit 1 when a threshold is missed."""
     if ctx.invoked_subcommand is not None:
@@ -114,6 +120,14 @@ def run_suite(
     from knowledge.loaders import ArticleFolderError
     from knowledge.settings import Settings
 
+    cases_asked = suite.cases
+    if limit and limit < len(cases_asked):
+        cases_asked = [cases_asked[i * len(cases_asked) // limit] for i in range(limit)]
+    if llm and baseline:
+        _fail("--llm already shows the extractive bot beside the LLM; run --baseline separately")
+    if llm:
+        with suite_settings(suite, Settings.from_env(progress=not as_json)) as settings:
+            return _run_llm_suite(settings, cases_asked, out, as_json, str(suite.source))
     try:
         with suite_settings(suite, Settings.from_env(progress=not as_json)) as settings:
             bot = Bot(settings=settings)
@@ -124,7 +138,7 @@ def run_suite(
 
                 reference = BaselineBot(settings.knowledge_dir)
             summary, rows, baseline_rows = evaluate(
-                bot, suite.cases, limits, reference, _progress("Asking", as_json), source=str(suite.source)
+                bot, cases_asked, limits, reference, _progress("Asking", as_json), source=str(suite.source)
             )
         if suite.articles is not None:
             summary["notes"].append(
@@ -133,6 +147,20 @@ def run_suite(
     except (EvalInputError, ArticleFolderError) as exc:
         _fail(str(exc))
     _write_and_show(out, summary, rows, baseline_rows, as_json)
+    if not summary["passed"]:
+        raise typer.Exit(1)
+
+
+def _run_llm_suite(settings, cases, out: Path, as_json: bool, source: str) -> None:
+    """`dsqa eval --llm`: the suite with the LLM and without, gated on what verification promises."""
+    from evals.llm import evaluate_llm
+    from knowledge.loaders import ArticleFolderError
+
+    try:
+        summary, rows, extractive_rows = evaluate_llm(settings, cases, _progress("Asking", as_json), source=source)
+    except (ValueError, ArticleFolderError) as exc:
+        _fail(str(exc))
+    _write_and_show(out, summary, rows, extractive_rows, as_json)
     if not summary["passed"]:
         raise typer.Exit(1)
 

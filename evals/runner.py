@@ -174,15 +174,19 @@ def ask_with_history(bot, question: str, history: Sequence[str]):
     return bot.ask(question, history=messages)
 
 
-def run_cases(bot, cases: Sequence[Case], progress: Callable[[Iterable], Iterable] | None = None) -> list[dict]:
-    """Ask and score every case; one JSON-ready row per case (what `results.jsonl` holds)."""
+def run_cases(
+    bot, cases: Sequence[Case], progress: Callable[[Iterable], Iterable] | None = None, extra: Callable | None = None
+) -> list[dict]:
+    """Ask and score every case; one JSON-ready row per case (what `results.jsonl` holds), plus
+    `extra(answer)`'s columns when given (the LLM run's)."""
     article_texts = {a.id: a.text for a in bot.articles()}
     rows = []
     for case in progress(cases) if progress else cases:
         started = time.perf_counter()
         answer = ask_with_history(bot, case.question, case.history)
         elapsed = (time.perf_counter() - started) * 1000
-        rows.append(result_row(case, answer, score_case(case, answer, article_texts), elapsed))
+        row = result_row(case, answer, score_case(case, answer, article_texts), elapsed)
+        rows.append(row | extra(answer) if extra else row)
     return rows
 
 

@@ -120,6 +120,13 @@ class Settings:
     batch_size: PositiveInt = _describe(64, "Sentences per embedding batch when indexing.")
     progress: bool = _describe(True, "Show progress bars on indexing that takes more than a second.")
     max_upload_mb: PositiveNumber = _describe(20.0, "Largest file the web chat accepts as an upload, in MB.")
+    llm_base_url: str = _describe("", "OpenAI-compatible LLM server (…/v1); empty: extractive answers only.")
+    llm_model: Text = _describe("default", "Model name sent to the LLM server.")
+    llm_api_key_env: str = _describe("", "Name of the env variable holding the LLM server's key (read when used).")
+    llm_timeout_s: PositiveNumber = _describe(
+        60.0, "Seconds the whole LLM part of one answer may take before the fallback."
+    )
+    llm_structured: bool = _describe(True, "Ask the LLM for JSON by schema (sentences + passages), else [n] text.")
 
     def __post_init__(self) -> None:
         checkers = _checkers(type(self))
