@@ -246,9 +246,12 @@ class HybridRetriever(BaseRetriever):
         vector: np.ndarray | None = None,
         within: str | None = None,
         language: str = "en",
+        judged_by: np.ndarray | None = None,
     ) -> Retrieval:
         """Rank chunks for a query (its vector may be passed in when already computed); only chunks
-        of the article `within` when one is given (a follow-up that stays on the conversation's topic)."""
+        of the article `within` when one is given (a follow-up that stays on the conversation's topic).
+        `judged_by`: the vector the candidates' similarities are measured with, when the search query
+        is not the question itself (a follow-up joined to the question before it)."""
         index = self.search_index
         vector = self.embedder.embed_query_vector(query) if vector is None else vector
         if not index.chunks:
@@ -276,10 +279,15 @@ class HybridRetriever(BaseRetriever):
         ranking = sorted(fused.items(), key=lambda kv: -kv[1])[: self.top_k]
         rows = {r for chunk, _ in ranking for r in index.rows_of_chunk[chunk]}
         rows |= {r + step for r in rows for step in (-1, 1) if index.same_article(r, r + step)}
+        if judged_by is None:
+            judged = {r: float(similarities[r]) for r in rows}
+        else:
+            order = sorted(rows)
+            judged = dict(zip(order, (index.sentences.vectors[order] @ judged_by).tolist(), strict=True))
         return Retrieval(
             ranking=ranking,
             vector=vector,
-            similarities={r: float(similarities[r]) for r in rows},
+            similarities=judged,
             bm25=dict(lexical),
             dense_chunks=dict(dense_hits),
         )

@@ -243,10 +243,16 @@ class Bot:
         else:  # each reading within the conversation's article; one that may stand alone also everywhere
             probes = [(r, topic) for r in readings] + [(r, None) for r in readings if not r.uses_history]
         best: dict[bool, tuple] = {}
+        language = p.analysis.language
         for reading, within in probes:
-            language = p.analysis.language
-            retrieval = self.retriever.retrieve(reading.query, p.focus, within=within, language=language)
-            candidates = self._ranker.rank(tokenize(reading.query, language), retrieval, self._search)
+            # A joined reading searches with the question before it, but its sentences are judged against
+            # the question as asked: the earlier question's words must not pull back the earlier answer.
+            judge = reading.shown or (p.analysis.text if reading.uses_history else reading.query)
+            vector = None if judge == reading.query else self.query_encoder.embed_query_vector(judge)
+            retrieval = self.retriever.retrieve(
+                reading.query, p.focus, within=within, language=language, judged_by=vector
+            )
+            candidates = self._ranker.rank(tokenize(judge, language), retrieval, self._search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
             if key not in best or confidence > best[key][0]:

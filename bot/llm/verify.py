@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.llm.reply import GeneratedSentence
-from bot.tokenize import STOPWORDS, tokenize, words
 from bot.types import Citation, RetrievedChunk
 from index.chunking import split_into_sentences
+from index.lexical import STOPWORDS, tokenize, words
 
 _NAME = re.compile(r"\b[A-Z][\w’'-]*")
 _NEGATIONS = frozenset({"not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "without", "cannot"})

@@ -24,7 +24,7 @@ def condensing(standalone: str, answer=copies_passage_one, delay: float = 0.0):
 
 
 def test_without_an_llm_the_bot_answers_as_before(shipped_bot):
-    assert shipped_bot.answerer is None and shipped_bot.llm_rewriter is None
+    assert shipped_bot.answerer is None
     answers = list(shipped_bot.stream(QUESTION))
     assert len(answers) == 1 and answers[0].mode == AnswerMode.EXTRACTIVE and answers[0].llm is None
 
