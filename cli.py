@@ -25,7 +25,10 @@ KnowledgeOption = typer.Option(
     help="Folder of articles (.md, .txt, .html). Default: knowledge/articles or $DSQA_KNOWLEDGE_DIR.",
 )
 IndexOption = typer.Option(
-    None, "--index", "-i", help="Folder for the on-disk index. Default: .index or $DSQA_INDEX_DIR."
+    None,
+    "--index",
+    "-i",
+    help="Folder for the on-disk index. Default: $DSQA_INDEX_DIR, else .index/<folder name>-<hash> (one per folder).",
 )
 
 
@@ -56,11 +59,12 @@ def _quiet_libraries() -> None:
 
 def _guard(action):
     """Run `action()`, turning bad-input errors into a message and exit code 2."""
+    from index.folder import IndexBusyError
     from knowledge.loaders import ArticleFolderError
 
     try:
         return action()
-    except (ValueError, ArticleFolderError, FileNotFoundError) as exc:
+    except (ValueError, ArticleFolderError, FileNotFoundError, IndexBusyError) as exc:
         _fail(str(exc))
 
 
@@ -99,6 +103,8 @@ def chat(knowledge: Path = KnowledgeOption, index: Path = IndexOption) -> None:
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
     bot = _bot(knowledge, index)
     _guard(lambda: bot.index(progress=True))
+    if bot.settings.watch:
+        bot.watch()  # edits to the folder are picked up while you chat
     titles = ", ".join(f"“{s.title}”" for s in bot.summaries()[:3])
     typer.echo(f"deepspace-qa — ask about {titles}. /new starts over, an empty line quits.")
     history: list[dict] = []
@@ -126,11 +132,20 @@ def build_index(
     knowledge: Path = KnowledgeOption,
     index: Path = IndexOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
+    wait: float = typer.Option(
+        600, "--wait", min=0, help="Seconds to wait while another process writes this index (0: fail at once)."
+    ),
 ) -> None:
     """Build the index, or sync it with the articles (only new or changed articles are embedded)."""
     bot = _bot(knowledge, index)
-    report = _guard(lambda: bot.index(rebuild=rebuild, progress=True))
-    typer.echo(f"Index at {bot.settings.index_dir}: {report.summary()}")
+
+    def waiting(owner: str) -> None:
+        typer.secho(f"Waiting for {owner}, which is writing {bot.settings.index_path} …", err=True)
+
+    report = _guard(lambda: bot.index(rebuild=rebuild, progress=True, wait=wait, on_wait=waiting))
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"Index at {bot.settings.index_path}: {report.summary()}")
 
 
 def _register_eval() -> None:

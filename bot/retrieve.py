@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,9 +18,9 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from bot.conversation import find_entities
-from index.lexical import fold, tokenize, words
-from index.store import SentenceTable, Store
-from index.types import Chunk
+from index.lexical import fold, tokenize
+from index.snapshot import Snapshot, top_k
+from index.types import Chunk, SentenceTable
 
 # "Chang’e 8: Pakistan …" — a short label that every sentence of its line is about.
 _LABEL = re.compile(r"([A-Z\u3400-\u9fff][^:\n.!?()\[\]]{0,39}):\s")
@@ -60,29 +59,20 @@ class SearchIndex:
                     self.rows_of_chunk[chunk].append(row)
 
     acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name it stands for, or ""
+    chunk_position: dict[str, int] = field(default_factory=dict)  # chunk id → index in `chunks`
 
     @classmethod
-    def load(cls, store: Store, article_texts: dict[str, str]) -> SearchIndex:
-        """Read chunks and sentences out of the store and build BM25 and the vocabulary."""
-        import bm25s
-
-        chunks = store.load_chunks()
-        sentences = store.load_sentences()
-        bm25 = bm25s.BM25()
-        if chunks:
-            bm25.index([tokenize(f"{c.title}\n{c.text}") or [""] for c in chunks], show_progress=False)
-        vocabulary = _spellings(article_texts.values())
-        sentence_tokens = [frozenset(tokenize(t)) for t in sentences.texts]
-        df = Counter(token for tokens in sentence_tokens for token in tokens)
-        n = max(len(sentence_tokens), 1)
-        idf = {token: math.log(1 + (n - f + 0.5) / (f + 0.5)) for token, f in df.items()}
-        by_article: dict[str, list[int]] = {}
-        for i, chunk in enumerate(chunks):
-            by_article.setdefault(chunk.article_id, []).append(i)
-        holders = [  # chunks overlapping each sentence (a sentence longer than a chunk spans two)
-            [i for i in by_article.get(article_id, []) if chunks[i].start < e and s < chunks[i].end]
-            for article_id, (s, e) in zip(sentences.article_ids, sentences.spans, strict=True)
-        ]
+    def load(cls, snapshot: Snapshot) -> SearchIndex:
+        """Chunks, sentences, BM25, vocabulary, IDF and the chunk↔sentence maps come from the index
+        snapshot (computed at index time, memory-mapped); the rule-derived fields are computed here."""
+        chunks = snapshot.chunks()
+        sentences = snapshot.sentence_table()
+        bm25 = snapshot.bm25()
+        vocabulary = snapshot.spellings()
+        sentence_tokens = snapshot.sentence_tokens()
+        idf = snapshot.idf()
+        holders = snapshot.chunk_of_sentence()
+        article_texts = snapshot.article_texts()
         lines, contexts, antecedents = [], [], []
         for row, (article_id, (start, _)) in enumerate(zip(sentences.article_ids, sentences.spans, strict=True)):
             text = article_texts.get(article_id, "")
@@ -130,7 +120,9 @@ class SearchIndex:
             article_texts,
             squashed_text="\n".join(fold(t) for t in article_texts.values()),
             known_words=set(vocabulary) | {fold(w) for w in vocabulary},
+            rows_of_chunk=snapshot.rows_of_chunk(),
             acronyms=acronyms,
+            chunk_position=snapshot.chunk_position,
         )
 
     def is_specific(self, name: str) -> bool:
@@ -177,12 +169,13 @@ class SearchIndex:
 
     def bm25_ranking(self, query: str, k: int) -> list[tuple[int, float]]:
         """(chunk index, BM25 score) for chunks sharing a token with the query, best first."""
+        if not self.chunks or self.bm25 is None:
+            return []
         known = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
-        if not known or not self.chunks:
+        if not known:
             return []
         scores = self.bm25.get_scores(known)
-        order = np.argsort(-scores)[:k]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        return [(int(i), float(scores[i])) for i in top_k(scores, k) if scores[i] > 0]
 
     def sentence_similarities(self, vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query with every sentence (vectors are unit length)."""
@@ -223,17 +216,6 @@ def _introductions(sentences: SentenceTable, lines: list[tuple[str, int]], artic
     return intros
 
 
-def _spellings(texts) -> dict[str, str]:
-    """Normalised word → its most common spelling in the texts (so "idsea" can be written "IDSEA")."""
-    counts: dict[str, Counter] = {}
-    for text in texts:
-        for raw in re.findall(r"[^\W_][\w’']*", text):
-            surface = re.sub(r"[’']s$", "", raw)
-            for word in words(surface):
-                counts.setdefault(word, Counter())[surface] += 1
-    return {word: spelled.most_common(1)[0][0] for word, spelled in counts.items()}
-
-
 def _acronyms(texts) -> dict[str, str]:
     """Lower-case acronym → the multi-word name it abbreviates ("esa" → "European Space Agency"), or
     "" for an acronym the texts use without its name. Names give their initials as acronyms."""
@@ -267,7 +249,7 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     search_index: SearchIndex
-    store: object
+    store: object  # a `DenseSearch`: the snapshot's exact search, or a Chroma server
     embedder: object
     top_k: int = 5
     candidates_k: int = 20
@@ -279,12 +261,12 @@ class HybridRetriever(BaseRetriever):
         if not index.chunks:
             return []
         vector = self.embedder.embed_query_vector(query)
-        position = {c.id: i for i, c in enumerate(index.chunks)}
+        position = index.chunk_position  # a dense hit outside this snapshot (a sync in progress) is skipped
         dense = [position[cid] for cid, _ in self.store.search(vector, self.candidates_k) if cid in position]
         lexical = [i for i, _ in index.bm25_ranking(query, self.candidates_k)]
         by_sentence: list[int] = []
         similarities = index.sentence_similarities(vector)
-        for row in np.argsort(-similarities)[: self.candidates_k]:
+        for row in top_k(similarities, self.candidates_k):
             for chunk in index.chunk_of_sentence[int(row)]:
                 if chunk not in by_sentence:
                     by_sentence.append(chunk)

@@ -7,6 +7,7 @@ stage can take it without importing a later one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +33,22 @@ def go_offline() -> None:
         os.environ.setdefault(name, value)
 
 
+_PATHS = ("knowledge_dir", "index_dir", "data_dir", "cache_dir")
+
+
+def default_index_dir(knowledge_dir: str | Path, root: Path = PROJECT_ROOT / ".index") -> Path:
+    """`<root>/<folder name>-<short hash of its absolute path>`: one index per knowledge folder, so
+    switching folders never touches another folder's index.
+
+    >>> default_index_dir("/data/articles", Path("/app/.index")).name
+    'articles-30fd51f1'
+    """
+    folder = Path(knowledge_dir).expanduser().resolve()
+    digest = hashlib.sha256(str(folder).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in folder.name) or "root"
+    return root / f"{name}-{digest}"
+
+
 def _describe(default, help_text: str):
     return field(default=default, metadata={"help": help_text})
 
@@ -45,7 +62,9 @@ class Settings:
     """
 
     knowledge_dir: Path = _describe(PROJECT_ROOT / "knowledge" / "articles", "Folder of source articles.")
-    index_dir: Path = _describe(PROJECT_ROOT / ".index", "Folder of the on-disk Chroma index.")
+    index_dir: Path | None = _describe(
+        None, "Folder of the on-disk index; default .index/<folder name>-<short hash of the knowledge folder's path>."
+    )
     data_dir: Path = _describe(PROJECT_ROOT / ".data", "Folder for user data (chat feedback).")
     cache_dir: Path = _describe(PROJECT_ROOT / ".cache", "Folder for derived model files (the ONNX query encoder).")
     fast_queries: bool = _describe(
@@ -63,6 +82,12 @@ class Settings:
     )
     max_question_chars: int = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: int = _describe(64, "Sentences per embedding batch when indexing.")
+    chroma_url: str = _describe(
+        "", "A Chroma server (http://127.0.0.1:8000) to hold the vectors instead of the embedded store."
+    )
+    watch: bool = _describe(
+        True, "A long-running chat (web page, dsqa chat) syncs changes to the folder as they happen."
+    )
     progress: bool = _describe(True, "Show progress bars on long work.")
 
     @classmethod
@@ -75,17 +100,24 @@ class Settings:
             if raw is None:
                 continue
             kind = type(f.default)
-            if kind is bool:
+            if f.name in _PATHS:
+                values[f.name] = Path(raw).expanduser()
+            elif kind is bool:
                 values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
             elif issubclass(kind, Path):
                 values[f.name] = Path(raw).expanduser()
             else:
                 values[f.name] = kind(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("knowledge_dir", "index_dir", "data_dir", "cache_dir"):
-            if name in values:
+        for name in _PATHS:
+            if values.get(name) is not None:
                 values[name] = Path(values[name]).expanduser()
         return replace(cls(), **values)
+
+    @property
+    def index_path(self) -> Path:
+        """The index folder: `index_dir` when set, else one derived from the knowledge folder."""
+        return Path(self.index_dir) if self.index_dir is not None else default_index_dir(self.knowledge_dir)
 
     @staticmethod
     def describe() -> dict[str, str]:
