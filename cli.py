@@ -54,6 +54,7 @@ def _quiet_libraries() -> None:
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")  # warnings: one line each
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
 
@@ -143,8 +144,6 @@ def build_index(
         typer.secho(f"Waiting for {owner}, which is writing {bot.settings.index_path} …", err=True)
 
     report = _guard(lambda: bot.index(rebuild=rebuild, progress=True, wait=wait, on_wait=waiting))
-    for warning in report.warnings:
-        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"Index at {bot.settings.index_path}: {report.summary()}")
 
 

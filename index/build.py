@@ -239,7 +239,7 @@ class _Sync:
                 a, b = entry.chunk_rows
                 store.upsert(chunks[a:b], np.asarray(snapshot.chunk_vectors[a:b]))
         if repaired:
-            log.warning("Repaired %d article(s) a failed or interrupted sync had left incomplete", len(repaired))
+            log.info("Repaired %d article(s) a failed or interrupted sync had left incomplete", len(repaired))
         return repaired
 
     def _embed_and_store(self, work: list[str], store: Store) -> tuple[list[NewArticle], int]:

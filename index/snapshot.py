@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import faults
 from index.records import ArticleRecords, most_common_spellings, spelling_counts
 from index.types import Chunk, SentenceTable
 from knowledge.types import Article
@@ -367,6 +368,7 @@ def write_snapshot(
     _write_json(temporary / "spellings.json", most_common_spellings(counts))
     if n_chunks:
         _write_bm25(temporary / "bm25", vocabulary, chunk_flat, chunk_ptr)
+    faults.checkpoint("snapshot-half-written")
     manifest = {
         "format": FORMAT,
         "version": version,

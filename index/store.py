@@ -214,9 +214,16 @@ class StoreLocation:
         return ChromaStore(chroma_client(self.path, self.url), self.collection, signature)
 
     def discard(self) -> None:
-        """Delete an embedded store's files (never a server's)."""
-        if not self.url:
-            shutil.rmtree(self.path, ignore_errors=True)
+        """Delete an embedded store's files (never a server's), and forget the client chromadb
+        keeps for that path: after a failed open it is half-built and would fail every reopen."""
+        if self.url:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _chunk_metadata(chunk: Chunk) -> dict:
