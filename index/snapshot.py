@@ -363,7 +363,7 @@ def write_snapshot(
     counts = _spelling_counts(previous, keep, fresh)
     _write_json(
         temporary / "spelling_counts.json",
-        {"pairs": [list(pair) for pair in counts], "counts": list(counts.values())},
+        {"pairs": ["\t".join(pair) for pair in counts], "counts": list(counts.values())},
     )
     _write_json(temporary / "spellings.json", most_common_spellings(counts))
     if n_chunks:
@@ -410,7 +410,7 @@ def _compact_tokens(union: list[str], chunk_lists, sentence_lists):
     """Keep only the tokens in use, sorted (so a clean build and a sync give the same ids)."""
     chunk_flat = np.concatenate(chunk_lists) if chunk_lists else np.zeros(0, dtype=np.int64)
     sentence_flat = np.concatenate(sentence_lists) if sentence_lists else np.zeros(0, dtype=np.int64)
-    used = np.unique(np.concatenate([chunk_flat, sentence_flat]))
+    used = np.flatnonzero(np.bincount(np.concatenate([chunk_flat, sentence_flat]), minlength=len(union)))
     vocabulary = sorted(union[i] for i in used.tolist())
     rank = {t: i for i, t in enumerate(vocabulary)}
     remap = np.zeros(len(union), dtype=np.int32)
@@ -434,14 +434,16 @@ def _spelling_counts(previous: Snapshot | None, keep: list[str], fresh: dict[str
     counts: Counter = Counter()
     if previous is not None:
         stored = previous._json("spelling_counts")
-        counts = Counter({tuple(pair): n for pair, n in zip(stored["pairs"], stored["counts"], strict=True)})
+        counts = Counter(
+            {tuple(pair.split("\t")): n for pair, n in zip(stored["pairs"], stored["counts"], strict=True)}
+        )
         kept = set(keep)
         for entry in previous.entries:
             if entry.id not in kept:
                 counts.subtract(spelling_counts(previous.text_of(entry.id)))
     for item in fresh.values():
         counts.update(spelling_counts(item.records.article.text))
-    return Counter({pair: n for pair, n in sorted(counts.items()) if n > 0})
+    return Counter({pair: n for pair, n in counts.items() if n > 0})
 
 
 def _write_bm25(folder: Path, vocabulary: list[str], flat: np.ndarray, ptr: np.ndarray) -> None:
