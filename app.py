@@ -325,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
     check_binding(args.host, auth)  # before the slow start-up, so a refusal is immediate
     bot = Bot(settings=Settings.from_env())
     bot.index()
+    if bot.settings.watch:
+        bot.watch()  # added, changed and deleted files are answered from without a restart
     demo = build_app(bot)
     try:
         url = launch(demo, args.host, args.port, auth)

@@ -42,7 +42,7 @@ class FolderWatcher:
         folder: str | Path,
         on_tick: Callable[[bool], None],
         suffixes: tuple[str, ...],
-        settle: float = 0.5,
+        settle: float = 2.0,
         interval: float = 1.0,
     ):
         self.folder = Path(folder)
