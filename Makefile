@@ -9,8 +9,9 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
+export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run chat index test eval bench lint format browser clean
+.PHONY: setup run chat index test eval bench bench-scale lint format browser strace clean
 
 setup: $(STAMP)
 
@@ -37,7 +38,13 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; }
 
-test: setup browser
+# strace lets the network test see below Python (DNS and connects from native code).
+strace:
+	@command -v strace >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq strace; }
+
+test: setup browser strace
 	$(PY) -m pytest
 
 eval: setup

@@ -24,6 +24,7 @@ OFFLINE_ENV = {
     "GRADIO_ANALYTICS_ENABLED": "False",
     "ANONYMIZED_TELEMETRY": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime ≥ 1.29 (Linux) otherwise resolves a telemetry host at start-up
 }
 
 
