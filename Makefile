@@ -53,6 +53,10 @@ eval: setup
 bench: setup
 	$(PY) -m evals.bench
 
+# 1k, 20k and 50k chunks of Wikipedia (embeddings cached across runs in ~/.cache/deepspace-qa).
+bench-scale: setup
+	$(PY) -m evals.bench_scale
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -38,6 +38,7 @@ class CachedEmbedder:
         self._vectors: dict[bytes, np.ndarray] = {}
         self._pending: dict[bytes, np.ndarray] = {}
         self.hits = self.misses = 0
+        self.encode_seconds = 0.0  # time spent in the model (misses only)
         for shard in sorted(self.folder.glob("shard-*.npz")):
             with np.load(shard) as data:
                 for key, vector in zip(data["keys"], data["vectors"], strict=True):
@@ -53,7 +54,9 @@ class CachedEmbedder:
         self.misses += len(missing)
         for start in range(0, len(missing), self.flush_every):
             part = missing[start : start + self.flush_every]
+            began = time.perf_counter()
             vectors = self.inner.encode([t for _, t in part], progress=progress)
+            self.encode_seconds += time.perf_counter() - began
             for (key, _), vector in zip(part, vectors, strict=True):
                 self._vectors[key] = self._pending[key] = vector
             self.flush()
