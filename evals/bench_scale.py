@@ -98,11 +98,73 @@ def answering_process(knowledge: str, index: str, questions_file: str, chroma_ur
                 "p95_ms": totals[int(0.95 * (len(totals) - 1))],
                 "stages_ms": {k: _median(v) for k, v in stages.items()},
                 "hit5": hits / len(questions),
-                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_mb": peak_rss_mb(),
                 "answers": texts,
             }
         )
     )
+
+
+def retrieval_process(knowledge: str, index: str, questions_file: str) -> None:
+    """Run in a fresh process (`--retrieve`): the index side alone — open the snapshot's core
+    structures (no rule-derived fields), then hybrid retrieval per question. One JSON line."""
+    go_offline()
+    began = time.perf_counter()
+    from bot.retrieve import HybridRetriever, SearchIndex
+    from index.embeddings import bundled_embedder
+    from index.folder import IndexFolder
+    from index.onnx_query import load_or_export
+
+    settings = Settings()
+    snapshot = IndexFolder(index).snapshot()
+    search = SearchIndex(
+        snapshot.chunks(),
+        snapshot.sentence_table(),
+        snapshot.bm25(),
+        snapshot.spellings(),
+        snapshot.idf(),
+        snapshot.sentence_tokens(),
+        snapshot.chunk_of_sentence(),
+        [],
+        [],
+        [],
+        [],
+        snapshot.article_texts(),
+        rows_of_chunk=snapshot.rows_of_chunk(),
+        chunk_position=snapshot.chunk_position,
+    )
+    opened = time.perf_counter() - began
+    encoder = load_or_export(settings.cache_dir, bundled_embedder(settings.model_sha256))
+    retriever = HybridRetriever(search_index=search, store=snapshot, embedder=encoder, top_k=5, candidates_k=20)
+    questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
+    retriever.rank_chunks(questions[0]["question"])
+    times, hits = [], 0
+    for q in questions:
+        encoder.clear_cache()
+        t = time.perf_counter()
+        ranked = retriever.rank_chunks(q["question"])
+        times.append((time.perf_counter() - t) * 1000)
+        hits += _hit([search.chunks[i] for i, _ in ranked], q)
+    times.sort()
+    print(
+        json.dumps(
+            {
+                "open_s": opened,
+                "p50_ms": _median(times),
+                "p95_ms": times[int(0.95 * (len(times) - 1))],
+                "hit5": hits / len(questions),
+                "rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; `ru_maxrss` would report the parent's after fork+exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _hit(retrieved, question: dict) -> bool:
@@ -111,8 +173,10 @@ def _hit(retrieved, question: dict) -> bool:
     return any(c.title == question["title"] and any(g in c.text.lower() for g in golds) for c in retrieved)
 
 
-def _answer_run(knowledge: Path, index: Path, questions_file: Path, chroma_url: str = "") -> dict:
-    command = [sys.executable, "-m", "evals.bench_scale", "--answer", str(knowledge), str(index), str(questions_file)]
+def _answer_run(
+    knowledge: Path, index: Path, questions_file: Path, chroma_url: str = "", mode: str = "--answer"
+) -> dict:
+    command = [sys.executable, "-m", "evals.bench_scale", mode, str(knowledge), str(index), str(questions_file)]
     done = subprocess.run(
         command + ([chroma_url] if chroma_url else []), capture_output=True, text=True, cwd=PROJECT_ROOT, check=True
     )
@@ -164,7 +228,9 @@ def baseline_figures(knowledge: Path, questions: list[dict], embedder) -> dict:
 
 
 # --- one size ----------------------------------------------------------------------------------
-def measure_size(files, questions, chunks, embedder, raw_rate, work: Path, runs: int, baseline: bool, server: bool):
+def measure_size(
+    files, questions, chunks, embedder, raw_rate, work: Path, runs: int, full: bool, baseline: bool, server: bool
+):
     from index.build import sync_index
     from index.folder import IndexFolder
     from index.store import StoreLocation
@@ -215,8 +281,7 @@ def measure_size(files, questions, chunks, embedder, raw_rate, work: Path, runs:
     target.write_text(original, encoding="utf-8")
     sync(False)
 
-    cold = _median([_cold_ask(knowledge, index_dir, asked[0]["question"]) for _ in range(runs)])
-    answering = [_answer_run(knowledge, index_dir, questions_file) for _ in range(runs)]
+    retrieving = [_answer_run(knowledge, index_dir, questions_file, mode="--retrieve") for _ in range(runs)]
     row = {
         "chunks": snapshot.manifest["chunks"],
         "sentences": snapshot.manifest["sentences"],
@@ -232,7 +297,17 @@ def measure_size(files, questions, chunks, embedder, raw_rate, work: Path, runs:
         "noop_full_s": noop_full,
         "one_changed_s": _median(changed_total),
         "one_changed_embed_s": _median(changed_embed),
-        "cold_ask_s": cold,
+        "index_open_s": _median([r["open_s"] for r in retrieving]),
+        "retrieve_p50_ms": _median([r["p50_ms"] for r in retrieving]),
+        "retrieve_p95_ms": _median([r["p95_ms"] for r in retrieving]),
+        "retrieve_hit5": retrieving[0]["hit5"],
+        "retrieve_rss_mb": max(r["rss_mb"] for r in retrieving),
+    }
+    if not full:
+        return row
+    answering = [_answer_run(knowledge, index_dir, questions_file) for _ in range(runs)]
+    row["bot"] = {
+        "cold_ask_s": _median([_cold_ask(knowledge, index_dir, asked[0]["question"]) for _ in range(runs)]),
         "startup_s": _median([a["startup_s"] for a in answering]),
         "p50_ms": _median([a["p50_ms"] for a in answering]),
         "p95_ms": _median([a["p95_ms"] for a in answering]),
@@ -240,10 +315,19 @@ def measure_size(files, questions, chunks, embedder, raw_rate, work: Path, runs:
         "hit5": answering[0]["hit5"],
         "rss_mb": max(a["rss_mb"] for a in answering),
     }
-    if baseline:
-        row["baseline"] = baseline_figures(knowledge, asked, embedder)
-    if server:
-        row["server"] = server_figures(knowledge, questions_file, embedder, work / f"server-{chunks}", answering[0])
+    for name, wanted, measure in (
+        ("baseline", baseline, lambda: baseline_figures(knowledge, asked, embedder)),
+        (
+            "server",
+            server,
+            lambda: server_figures(knowledge, questions_file, embedder, work / f"server-{chunks}", answering[0], row),
+        ),
+    ):
+        if wanted:
+            try:
+                row[name] = measure()
+            except Exception as exc:  # a side measurement failing must not lose the main one
+                print(f"{name} at {chunks} chunks failed: {exc}", file=sys.stderr)
     return row
 
 
@@ -274,7 +358,7 @@ def start_chroma_server(path: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
 
 
-def server_figures(knowledge: Path, questions_file: Path, embedder, work: Path, embedded: dict) -> dict:
+def server_figures(knowledge: Path, questions_file: Path, embedder, work: Path, embedded: dict, row: dict) -> dict:
     """The same folder indexed with its vectors on a `chroma run` server, answered in a new process."""
     from index.build import sync_index
     from index.folder import IndexFolder
@@ -343,12 +427,21 @@ def print_table(rows: list[dict], raw_rate: float, embedder) -> None:
             "one changed file re-sync, s (embedding)",
             lambda r: f"{r['one_changed_s']:.2f} ({r['one_changed_embed_s']:.2f})",
         ),
-        ("cold dsqa ask, s", lambda r: f"{r['cold_ask_s']:.2f}"),
-        ("start-up, s", lambda r: f"{r['startup_s']:.2f}"),
-        ("warm answer p50 / p95, ms", lambda r: f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}"),
-        ("  per stage p50, ms", lambda r: " ".join(f"{k} {v:.0f}" for k, v in r["stages_ms"].items() if k != "total")),
-        ("hit@5 (questions)", lambda r: f"{r['hit5']:.2f} ({r['questions']})"),
-        ("peak RSS answering, MB", lambda r: f"{r['rss_mb']:.0f}"),
+        ("index open (snapshot, core), s", lambda r: f"{r['index_open_s']:.2f}"),
+        ("retrieval p50 / p95, ms", lambda r: f"{r['retrieve_p50_ms']:.0f} / {r['retrieve_p95_ms']:.0f}"),
+        ("retrieval hit@5 (questions)", lambda r: f"{r['retrieve_hit5']:.2f} ({r['questions']})"),
+        ("peak RSS, retrieval process, MB", lambda r: f"{r['retrieve_rss_mb']:.0f}"),
+        ("bot: cold dsqa ask, s", lambda r: _b(r, "bot", lambda b: f"{b['cold_ask_s']:.2f}")),
+        ("bot: start-up, s", lambda r: _b(r, "bot", lambda b: f"{b['startup_s']:.2f}")),
+        ("bot: warm answer p50 / p95, ms", lambda r: _b(r, "bot", lambda b: f"{b['p50_ms']:.0f} / {b['p95_ms']:.0f}")),
+        (
+            "bot: per stage p50, ms",
+            lambda r: _b(
+                r, "bot", lambda b: " ".join(f"{k} {v:.0f}" for k, v in b["stages_ms"].items() if k != "total")
+            ),
+        ),
+        ("bot: hit@5", lambda r: _b(r, "bot", lambda b: f"{b['hit5']:.2f}")),
+        ("bot: peak RSS, MB", lambda r: _b(r, "bot", lambda b: f"{b['rss_mb']:.0f}")),
         (
             "baseline: build s, p50 / p95 ms",
             lambda r: _b(r, "baseline", lambda b: f"{b['build_s']:.0f}, {b['p50_ms']:.0f} / {b['p95_ms']:.0f}"),
@@ -356,9 +449,7 @@ def print_table(rows: list[dict], raw_rate: float, embedder) -> None:
         ("baseline: hit@4", lambda r: _b(r, "baseline", lambda b: f"{b['hit5']:.2f}")),
         (
             "server: p50 / p95 ms (× embedded)",
-            lambda r: _b(
-                r, "server", lambda s: f"{s['p50_ms']:.0f} / {s['p95_ms']:.0f} ({s['p50_ms'] / r['p50_ms']:.2f}×)"
-            ),
+            lambda r: _b(r, "server", lambda s: f"{s['p50_ms']:.0f} / {s['p95_ms']:.0f} ({s['ratio']:.2f}×)"),
         ),
         (
             "server: start-up s, same answers",
@@ -368,6 +459,10 @@ def print_table(rows: list[dict], raw_rate: float, embedder) -> None:
     width = max(len(name) for name, _ in lines)
     for name, cell in lines:
         print(f"  {name:<{width}}  " + "  ".join(f"{cell(r):>24}" for r in rows))
+    print(
+        "  bot/baseline/server rows: only up to --full-up-to chunks; above it the bot's rule-derived start-up\n"
+        "  (SearchIndex.load in bot/retrieve.py, being replaced) is quadratic. Retrieval rows: the index side alone."
+    )
 
 
 def _b(row: dict, key: str, show) -> str:
@@ -380,10 +475,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-server", action="store_true")
+    parser.add_argument(
+        "--full-up-to",
+        type=int,
+        default=2000,
+        help="Measure whole answers (the Bot) only up to this many chunks: its rule-derived start-up is quadratic",
+    )
     parser.add_argument("--answer", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--retrieve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.answer:
         answering_process(*args.answer)
+        return
+    if args.retrieve:
+        retrieval_process(*args.retrieve)
         return
     go_offline()
     from evals.embedding_cache import CachedEmbedder
@@ -405,8 +510,9 @@ def main() -> None:
                     raw_rate,
                     work,
                     args.runs,
-                    not args.no_baseline,
-                    not args.no_server,
+                    size <= args.full_up_to,
+                    size <= args.full_up_to and not args.no_baseline,
+                    size <= args.full_up_to and not args.no_server,
                 )
             )
             print_table(rows, raw_rate, embedder)

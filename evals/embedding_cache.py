@@ -67,6 +67,13 @@ class CachedEmbedder:
     def embed_query_vector(self, text: str) -> np.ndarray:
         return self.inner.embed_query_vector(text)
 
+    # LangChain `Embeddings` interface (the baseline recipe's Chroma calls these)
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_vector(text).tolist()
+
     def flush(self) -> None:
         """Write the vectors embedded since the last flush as one new shard."""
         if not self._pending:
