@@ -123,3 +123,16 @@ def test_empty_folder_gives_an_empty_snapshot(tmp_path, index):
     )
     snapshot = index.folder.snapshot()
     assert report.version == 1 and snapshot.chunks() == [] and snapshot.search(np.ones(384), 3) == []
+
+
+def test_progress_names_articles_counts_texts_and_ends_done(knowledge, index):
+    from index.types import SyncPhase
+
+    events = []
+    report = index.sync(knowledge, progress=events.append)
+    phases = [e.phase for e in events]
+    assert phases[0] is SyncPhase.SCANNING and phases[-1] is SyncPhase.DONE and SyncPhase.WRITING in phases
+    embedding = [e for e in events if e.phase is SyncPhase.EMBEDDING]
+    assert embedding[0].article in {"Alpha", "Beta", "Gamma"} and embedding[0].articles_total == 3
+    assert embedding[-1].texts_done == embedding[-1].texts_total == report.embedded
+    assert "embedding 3/3 articles" in embedding[-1].describe()
