@@ -136,9 +136,10 @@ class _Sync:
         try:
             repaired = self._reconcile(store, snapshot, pending, set(added) | set(changed) | set(removed))
             work = sorted(added + changed)
-            if not (work or removed or repaired or relex or snapshot is None):
-                if pending:
-                    self.folder.clear_pending()
+            if not (work or removed or relex or snapshot is None):  # the snapshot stands; the store matches it now
+                if repaired or store.marker() != snapshot.version:
+                    store.set_marker(snapshot.version)
+                self.folder.clear_pending()
                 return self._report(added, changed, removed, unchanged, repaired, 0, began, snapshot.version)
             self.folder.set_pending(pending | set(work) | set(removed) | set(repaired))
             faults.checkpoint("journaled")
@@ -188,16 +189,16 @@ class _Sync:
             snapshot = self.folder.snapshot()
         except SnapshotError as exc:
             self.warn(f"The index at {self.folder.path} is damaged ({exc}); rebuilding it from the articles")
+            self.folder.remove_snapshots()
             snapshot, self.rebuilt = None, True
-        if snapshot is not None and rebuild:
+        if snapshot is not None and rebuild:  # the old snapshot answers until the new one is committed
             snapshot, self.rebuilt = None, True
         elif snapshot is not None and any(
             snapshot.signature.get(k) != self.signature[k] for k in ("embedding_model", "dimension", "chunking")
         ):
             self.warn("Index was built with another model or chunking: rebuilding it from the articles")
+            self.folder.remove_snapshots()  # its vectors do not fit this model's questions
             snapshot, self.rebuilt = None, True
-        if snapshot is None and self.folder.exists():
-            self.folder.remove_snapshots()
         return snapshot
 
     def _open_store(self, location: StoreLocation) -> Store:

@@ -184,10 +184,6 @@ class ChromaStore:
             for chunk_id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
 
-    def refresh(self) -> None:
-        """Forget the cached row count (another process may have written)."""
-        self._count = None
-
     def close(self) -> None:
         """Release the client (best effort)."""
         try:
