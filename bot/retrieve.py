@@ -1,8 +1,9 @@
-"""Hybrid retrieval: dense (Chroma, chunk vectors), dense (in-memory sentence vectors) and BM25
-(`bm25s`), fused by reciprocal rank. `HybridRetriever` is a LangChain `BaseRetriever`.
+"""Hybrid retrieval: dense (chunk vectors: the snapshot's, or a Chroma server's), dense (sentence
+vectors) and BM25 (`bm25s`), fused by reciprocal rank. `HybridRetriever` is a LangChain `BaseRetriever`.
 
-`SearchIndex` is the in-memory side of one index: chunks, BM25, sentence vectors and the corpus
-vocabulary (for typo repair and acronym casing). Only the question is embedded per query.
+`SearchIndex` is the in-memory side of one index snapshot (index/snapshot.py, computed at index
+time and memory-mapped): chunks, BM25, sentence vectors and the corpus vocabulary (for typo repair
+and acronym casing). Only the question is embedded per query.
 """
 
 from __future__ import annotations

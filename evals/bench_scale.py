@@ -384,6 +384,7 @@ def server_figures(knowledge: Path, questions_file: Path, embedder, work: Path, 
         "startup_s": run["startup_s"],
         "p50_ms": run["p50_ms"],
         "p95_ms": run["p95_ms"],
+        "ratio": run["p50_ms"] / row["bot"]["p50_ms"],
         "hit5": run["hit5"],
         "same_answers": same,
     }
