@@ -9,8 +9,9 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
+export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run chat index test eval bench lint format browser clean llm-server
+.PHONY: setup run chat index test eval bench bench-scale lint format browser strace clean llm-server train
 
 setup: $(STAMP)
 
@@ -37,7 +38,13 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; }
 
-test: setup browser
+# strace lets the network test see below Python (DNS and connects from native code).
+strace:
+	@command -v strace >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq strace; }
+
+test: setup browser strace
 	$(PY) -m pytest
 
 eval: setup
@@ -54,6 +61,10 @@ LLM_PORT ?= 8080
 llm-server: setup
 	$(PY) -m pip install --quiet "xllamacpp>=2026.10,<2027"
 	OMP_WAIT_POLICY=PASSIVE $(PY) tools/llm_server.py --model $(LLM_MODEL) --port $(LLM_PORT)
+
+# 1k, 20k and 50k chunks of Wikipedia (embeddings cached across runs in ~/.cache/deepspace-qa).
+bench-scale: setup
+	$(PY) -m evals.bench_scale
 
 lint: setup
 	$(VENV)/bin/ruff check .

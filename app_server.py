@@ -150,6 +150,8 @@ def serve(settings, host: str, port: int, auth: tuple[str, str] | None, progress
 
     bot = Bot(settings=settings)
     bot.index(progress=progress)
+    if settings.watch:
+        bot.watch()  # added, changed and deleted files are answered from without a restart
     demo = build_app(bot)
     try:
         url = launch(demo, host, port, auth, settings.max_upload_mb)

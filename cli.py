@@ -8,6 +8,7 @@ a traceback: `main()` runs typer in non-standalone mode and turns its usage erro
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 
@@ -26,7 +27,10 @@ KnowledgeOption = typer.Option(
     help="Folder of articles (.md, .txt, .html). Default: knowledge/articles or $DSQA_KNOWLEDGE_DIR.",
 )
 IndexOption = typer.Option(
-    None, "--index", "-i", help="Folder for the on-disk index. Default: .index or $DSQA_INDEX_DIR."
+    None,
+    "--index",
+    "-i",
+    help="Folder for the on-disk index. Default: $DSQA_INDEX_DIR, else .index/<folder name>-<hash> (one per folder).",
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar while indexing.")
 LLMOption = typer.Option(
@@ -50,6 +54,7 @@ def _settings(knowledge: str | None = None, index: str | None = None, **override
     from knowledge.settings import Settings, go_offline
 
     go_offline()  # offline and quiet (no model-loading bars) before any library loads
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")  # warnings: one line each
     return Settings.from_env(knowledge_dir=knowledge, index_dir=index, **overrides)
 
 
@@ -64,9 +69,11 @@ def _bot(knowledge: str | None, index: str | None, llm: bool | None = None):
 
 def _guard(action):
     """Run `action()`, turning bad-input errors into a message and exit code 2."""
+    from index.folder import IndexBusyError
+
     try:
         return action()
-    except (ValueError, FileNotFoundError) as exc:  # SettingsError, ArticleFolderError, UploadError …
+    except (ValueError, FileNotFoundError, IndexBusyError) as exc:  # SettingsError, ArticleFolderError, UploadError …
         _fail(str(exc))
 
 
@@ -109,6 +116,8 @@ def chat(knowledge: str = KnowledgeOption, index: str = IndexOption, llm: bool |
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
     bot = _bot(knowledge, index, llm)
     _guard(lambda: bot.index(progress=True))
+    if bot.settings.watch:
+        bot.watch()  # edits to the folder are picked up while you chat
     titles = ", ".join(f"“{s.title}”" for s in bot.summaries()[:3])
     typer.echo(f"deepspace-qa — ask about {titles}. /new starts over, an empty line quits.")
     history: list[dict] = []
@@ -137,11 +146,19 @@ def build_index(
     index: str = IndexOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
     quiet: bool = QuietOption,
+    wait: float = typer.Option(
+        600, "--wait", min=0, help="Seconds to wait while another process writes this index (0: fail at once)."
+    ),
 ) -> None:
     """Build the index, or sync it with the articles (only new or changed articles are embedded)."""
     bot = _bot(knowledge, index)
-    report = _guard(lambda: bot.index(rebuild=rebuild, progress=not quiet and bot.settings.progress))
-    typer.echo(f"Index at {bot.settings.index_dir}: {report.summary()}")
+
+    def waiting(owner: str) -> None:
+        typer.secho(f"Waiting for {owner}, which is writing {bot.settings.index_path} …", err=True)
+
+    progress = not quiet and bot.settings.progress
+    report = _guard(lambda: bot.index(rebuild=rebuild, progress=progress, wait=wait, on_wait=waiting))
+    typer.echo(f"Index at {bot.settings.index_path}: {report.summary()}")
 
 
 @app.command()

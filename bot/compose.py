@@ -165,7 +165,7 @@ def cite(rows: list[int], index: SearchIndex, retrieved: list[RetrievedChunk]) -
         rank = {chunk_id: i for i, chunk_id in enumerate(retrieved_ids)}
         chunk = index.chunks[min(whole, key=lambda c: rank.get(index.chunks[c].id, len(rank) + c))]
         citation = Citation.quoting(number, chunk, start, end, quote)
-        citations.append(replace(citation, page=index.page_of(chunk.article_id, start)))
+        citations.append(replace(citation, page=index.page_of(row)))
         parts.append(f"{escape_markers(quote)} [{number}]")
     return " ".join(parts), citations
 

@@ -1,17 +1,16 @@
-"""Hybrid retrieval: dense (Chroma, chunk vectors), dense (in-memory sentence vectors) and BM25
-(`bm25s`), fused by reciprocal rank, plus an optional conversation topic prior as a fourth ranking.
-`HybridRetriever` is a LangChain `BaseRetriever`; `retrieve_passages` is what the answer path calls.
+"""Hybrid retrieval: dense (chunk vectors: the snapshot's, or a Chroma server's), dense (sentence
+vectors) and BM25 (`bm25s`), fused by reciprocal rank, plus an optional conversation topic prior as a
+fourth ranking. `HybridRetriever` is a LangChain `BaseRetriever`; `retrieve` is what the answer path calls.
 
-`SearchIndex` is the in-memory side of one index: chunks, sentences with their vectors, BM25 and the
-corpus vocabulary (for spelling repair). Only the question is embedded per query.
+`SearchIndex` is the in-memory side of one index snapshot (index/snapshot.py, computed at index time
+and memory-mapped): chunks, sentences with their vectors, BM25, IDF and the corpus vocabulary (for
+spelling repair). Only the question is embedded per query.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,9 +19,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from index.lexical import tokenize, words
-from index.store import SentenceTable, Store
-from index.types import Chunk
+from index.lexical import tokenize
+from index.snapshot import Snapshot, top_k
+from index.types import Chunk, SentenceTable
 
 
 @dataclass
@@ -38,7 +37,7 @@ class SearchIndex:
     chunk_of_sentence: list[list[int]]  # sentence row → indexes of chunks holding it
     article_texts: dict[str, str]
     rows_of_chunk: list[list[int]] = field(default_factory=list)  # chunk index → its sentence rows
-    page_starts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # paged articles (PDF) only
+    chunk_position: dict[str, int] = field(default_factory=dict)  # chunk id → index in `chunks`
     _row_of_text: dict[str, int] | None = None
     _article_rows: dict[str, range] | None = None
     _chunks_of: dict[str, list[int]] | None = None
@@ -50,42 +49,26 @@ class SearchIndex:
                 for chunk in holders:
                     self.rows_of_chunk[chunk].append(row)
 
-    def page_of(self, article_id: str, offset: int) -> int | None:
-        """The 1-based page of an article holding `offset`, None when the article has no pages."""
-        starts = self.page_starts.get(article_id)
-        return max(1, bisect_right(starts, offset)) if starts else None
+    def page_of(self, row: int) -> int | None:
+        """The 1-based page of a sentence, None when its article has no pages."""
+        pages = self.sentences.pages
+        return int(pages[row]) if pages is not None and len(pages) and pages[row] else None
 
     @classmethod
-    def load(cls, store: Store, article_texts: dict[str, str], languages: dict[str, str] | None = None) -> SearchIndex:
-        """Read chunks and sentences out of the store and build BM25 and the vocabulary; each
-        article's words are stemmed in its language (`languages`: article id → ISO code, default en)."""
-        import bm25s
-
-        language = (languages or {}).get
-        chunks = store.load_chunks()
-        sentences = store.load_sentences()
-        bm25 = bm25s.BM25()
-        if chunks:
-            bm25.index(
-                [tokenize(f"{c.title}\n{c.text}", language(c.article_id, "en")) or [""] for c in chunks],
-                show_progress=False,
-            )
-        sentence_tokens = [
-            frozenset(tokenize(t, language(a, "en")))
-            for t, a in zip(sentences.texts, sentences.article_ids, strict=True)
-        ]
-        df = Counter(token for tokens in sentence_tokens for token in tokens)
-        n = max(len(sentence_tokens), 1)
-        idf = {token: math.log(1 + (n - f + 0.5) / (f + 0.5)) for token, f in df.items()}
-        by_article: dict[str, list[int]] = {}
-        for i, chunk in enumerate(chunks):
-            by_article.setdefault(chunk.article_id, []).append(i)
-        holders = [  # chunks overlapping each sentence (a sentence longer than a chunk spans two)
-            [i for i in by_article.get(article_id, []) if chunks[i].start < e and s < chunks[i].end]
-            for article_id, (s, e) in zip(sentences.article_ids, sentences.spans, strict=True)
-        ]
+    def load(cls, snapshot: Snapshot) -> SearchIndex:
+        """Everything from the index snapshot (computed at index time, memory-mapped): chunks,
+        sentences, BM25, vocabulary, IDF and the chunk↔sentence maps."""
         return cls(
-            chunks, sentences, bm25, _spellings(article_texts.values()), idf, sentence_tokens, holders, article_texts
+            chunks=snapshot.chunks(),
+            sentences=snapshot.sentence_table(),
+            bm25=snapshot.bm25(),
+            vocabulary=snapshot.spellings(),
+            idf=snapshot.idf(),
+            sentence_tokens=snapshot.sentence_tokens(),
+            chunk_of_sentence=snapshot.chunk_of_sentence(),
+            article_texts=snapshot.article_texts(),
+            rows_of_chunk=snapshot.rows_of_chunk(),
+            chunk_position=snapshot.chunk_position,
         )
 
     def idf_of(self, token: str) -> float:
@@ -97,14 +80,16 @@ class SearchIndex:
     ) -> list[tuple[int, float]]:
         """(chunk index, BM25 score) for chunks sharing a token with the query, best first; only
         chunks `within` a list of chunk indexes when one is given."""
+        if not self.chunks or self.bm25 is None:
+            return []
         known = [t for t in tokenize(query, language) if t in self.bm25.vocab_dict]
-        if not known or not self.chunks:
+        if not known:
             return []
         scores = self.bm25.get_scores(known)
         if within is not None:
-            order = [within[i] for i in _top(scores[within], k)]
+            order = [within[i] for i in top_k(scores[within], k)]
         else:
-            order = _top(scores, k)
+            order = top_k(scores, k)
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
     def chunks_of(self, article_id: str) -> list[int]:
@@ -145,25 +130,6 @@ class SearchIndex:
         if self._row_of_text is None:
             self._row_of_text = {t: row for row, t in enumerate(self.sentences.texts)}
         return self._row_of_text.get(text, -1)
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indexes of the k highest scores, best first (a partial sort: no full argsort per question)."""
-    if k >= len(scores):
-        return np.argsort(-scores)
-    part = np.argpartition(-scores, k)[:k]
-    return part[np.argsort(-scores[part])]
-
-
-def _spellings(texts) -> dict[str, str]:
-    """Normalised word → its most common spelling in the texts (so "idsea" can be written "IDSEA")."""
-    counts: dict[str, Counter] = {}
-    for text in texts:
-        for raw in re.findall(r"[^\W_][\w’']*", text):
-            surface = re.sub(r"[’']s$", "", raw)
-            for word in words(surface):
-                counts.setdefault(word, Counter())[surface] += 1
-    return {word: spelled.most_common(1)[0][0] for word, spelled in counts.items()}
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
@@ -233,7 +199,7 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     search_index: SearchIndex
-    store: object
+    store: object  # a `DenseSearch`: the snapshot's exact search, or a Chroma server
     embedder: object
     top_k: int = 5
     candidates_k: int = 20
@@ -257,17 +223,19 @@ class HybridRetriever(BaseRetriever):
         if not index.chunks:
             return Retrieval([], vector, {}, {}, {})
         allowed = index.chunks_of(within) if within is not None else None
-        position = {c.id: i for i, c in enumerate(index.chunks)}
-        dense_hits = [(position[cid], score) for cid, score in self.store.search(vector, self.candidates_k)]
+        position = index.chunk_position  # a dense hit outside this snapshot (a sync in progress) is skipped
+        dense_hits = [
+            (position[cid], score) for cid, score in self.store.search(vector, self.candidates_k) if cid in position
+        ]
         lexical = index.bm25_ranking(query, self.candidates_k, allowed, language)
         similarities = index.sentence_similarities(vector)
         if allowed is not None:
             keep = set(allowed)
             dense_hits = [(i, score) for i, score in dense_hits if i in keep]
             rows = index.article_rows(within)
-            top_rows = [rows.start + int(i) for i in _top(similarities[rows.start : rows.stop], self.candidates_k)]
+            top_rows = [rows.start + int(i) for i in top_k(similarities[rows.start : rows.stop], self.candidates_k)]
         else:
-            top_rows = _top(similarities, self.candidates_k)
+            top_rows = top_k(similarities, self.candidates_k)
         by_sentence: list[int] = []
         for row in top_rows:
             for chunk in index.chunk_of_sentence[int(row)]:

@@ -1,33 +1,22 @@
-"""`Bot`: the answer path wired as a LangChain Runnable — understand (spelling, analyze, rewrite) →
-retrieve (hybrid, each reading of a follow-up probed) → read (extractive reader) → compose (a cited
-answer, or a decline with its reason) — over one index.
+"""`Bot`: one folder of articles, its index, and the answer path over it (`bot/pipeline.py`).
 
 The first question opens the index, syncing it with the knowledge folder when they differ (only
-changed articles are re-embedded). Heavy libraries load then, not at import.
+changed articles are re-embedded). `watch()` keeps a long-lived Bot in sync in the background; each
+question reads one committed snapshot from start to end. Heavy libraries load then, not at import.
+An optional LLM (`Settings.llm_base_url`) writes answers that are verified sentence by sentence.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
-import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.analyze import has_pronoun, quotes
-from bot.compose import cite, declined, overview_rows
 from bot.inputs import clean_history, clean_question
-from bot.messages import NO_ARTICLES, truncated_note
-from bot.rank import MODELS, Candidate
-from bot.read import Reading
-from bot.retrieve import Focus, Retrieval, conversation_focus
-from bot.stages import Intent, QuestionAnalysis, Rewrite, Role, Turn
-from bot.types import AbstainReason, Answer, ArticleSummary, RetrievedChunk
-from index.lexical import tokenize
+from bot.messages import NO_ARTICLES
+from bot.types import Answer, ArticleSummary
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
@@ -49,15 +38,18 @@ class Bot:
         embedder=None,
     ):
         settings = settings or Settings.from_env()
-        # Raw values: Settings validates and converts them (a "" folder is refused, not read as ".").
-        overrides = {k: v for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None}
+        overrides = {
+            k: Path(v) for k, v in (("knowledge_dir", knowledge_dir), ("index_dir", index_dir)) if v is not None
+        }
         self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
         self._lock = threading.RLock()
-        self._ready = False
-        self._articles: list[Article] = []
-        self.chain = None
+        self._sync_lock = threading.Lock()  # one sync at a time in this process (the file lock: across processes)
+        self._live: _Live | None = None  # the snapshot answers use; replaced whole, never edited
+        self._path = None  # the answer path (bot/pipeline.py), built on first use
+        self._watcher = None
+        self._dirty = False
         self.answerer = self._llm = None  # the optional LLM stages, when llm_base_url is set
         if self.settings.llm_base_url:
             from bot.llm import LLMAnswerer, LLMClient
@@ -92,85 +84,87 @@ class Bot:
                 self._query_encoder = encoder or self.embedder
             return self._query_encoder
 
-    def _store(self):
-        from index.store import ChromaStore
+    def _folder(self):
+        from index.folder import IndexFolder
 
-        signature = {
-            "embedding_model": self.embedder.name,
-            "dimension": self.embedder.dimension,
-            "chunking": f"{self.settings.chunk_size}/{self.settings.chunk_overlap}",
-        }
-        return ChromaStore(self.settings.index_dir, signature)
+        return IndexFolder(self.settings.index_path)
 
-    def index(self, rebuild: bool = False, progress: bool | None = None):
-        """Build or sync the index with the knowledge folder; returns an `index.build.SyncReport`."""
-        go_offline()
-        from index.build import sync_index
-        from knowledge.loaders import load_articles
+    def _location(self, folder):
+        from index.store import StoreLocation
 
-        with self._lock:
-            articles = load_articles(self.settings.knowledge_dir, max_file_mb=self.settings.max_file_mb)
-            store = self._store()
-            show = self.settings.progress if progress is None else progress
-            report = sync_index(
-                articles,
-                store,
-                self.embedder,
-                self.settings.chunk_size,
-                self.settings.chunk_overlap,
-                rebuild=rebuild,
-                progress=show,
-            )
-            self._open(articles, store)
+        url = self.settings.chroma_url
+        return StoreLocation(folder.chroma_path, url, folder.identity() if url else "")
+
+    def index(self, rebuild: bool = False, progress=None, wait: float | None = None, on_wait=None):
+        """Build or sync the index with the knowledge folder, then answer from it; returns an
+        `index.build.SyncReport`. `progress`: True for a bar, or a callback taking `SyncProgress`
+        events. `wait`: seconds to wait for another process writing the index (None: as long as
+        it takes; 0: raise `IndexBusyError` at once)."""
+        with self._sync_lock:
+            report = self._sync(rebuild=rebuild, progress=progress, wait=wait, on_wait=on_wait, verify=True)
+            self._reopen()
             return report
 
-    def _open(self, articles: list[Article], store) -> None:
-        from langchain_core.runnables import RunnableLambda
+    def _sync(self, rebuild=False, progress=None, wait=None, on_wait=None, verify=True, allow_empty=False):
+        go_offline()
+        from index.build import progress_bar, sync_index
+        from knowledge.loaders import ArticleFolderError, load_articles
 
-        from bot.analyze import LanguageIdentifier, QuestionAnalyzer, load_models
-        from bot.compose import AnswerComposer
-        from bot.rank import SentenceRanker
-        from bot.read import PassageReader
-        from bot.retrieve import HybridRetriever, SearchIndex
-        from bot.rewrite import ConversationRewriter
-        from bot.spelling import SpellingRepair
-
-        self._articles = articles
-        languages = LanguageIdentifier()
-        self._search = SearchIndex.load(
-            store,
-            {a.id: a.text for a in articles},
-            {a.id: a.metadata.get("language") or languages.identify(a.text[:2000]) for a in articles},
+        try:
+            articles = load_articles(self.settings.knowledge_dir, max_file_mb=self.settings.max_file_mb)
+        except ArticleFolderError:
+            if not (allow_empty and Path(self.settings.knowledge_dir).is_dir()):
+                raise
+            articles = []  # every article was deleted: the index must forget them too
+        show = self.settings.progress if progress is None else progress
+        folder = self._folder()
+        return sync_index(
+            articles,
+            folder,
+            self._location(folder),
+            self.embedder,
+            self.settings.chunk_size,
+            self.settings.chunk_overlap,
+            rebuild=rebuild,
+            progress=show if callable(show) else (progress_bar() if show else None),
+            wait=wait,
+            on_wait=on_wait,
+            verify=verify,
         )
-        self._search.page_starts = {a.id: a.page_starts for a in articles if a.page_starts}
-        self.retriever = HybridRetriever(
-            search_index=self._search,
-            store=store,
+
+    def _reopen(self) -> None:
+        """Answer from the committed snapshot, if it is not the one in use already (one swap)."""
+        snapshot = self._folder().snapshot()
+        if snapshot is None:
+            raise RuntimeError(NO_ARTICLES)
+        if self._live is None or snapshot.version != self._live.version:
+            self._live = self._open(snapshot)
+
+    def _open(self, snapshot) -> _Live:
+        from bot.retrieve import HybridRetriever, SearchIndex
+
+        search = SearchIndex.load(snapshot)
+        retriever = HybridRetriever(
+            search_index=search,
+            store=self._dense_search(snapshot),
             embedder=self.query_encoder,
             top_k=self.settings.top_k,
             candidates_k=self.settings.candidates_k,
             rrf_k=self.settings.rrf_k,
         )
-        self._known_words = self.query_encoder.vocabulary()
-        self._spelling = SpellingRepair(self._search.vocabulary, self._known_words)
-        self._analyzer = QuestionAnalyzer(*load_models(), languages)
-        self._rewriter = ConversationRewriter(languages.identify)
-        if self._llm is not None:  # the LLM condenses follow-ups; the readings above are its fallback
-            from bot.llm import LLMRewriter
+        articles = snapshot.articles()
+        summaries = [ArticleSummary(e.id, e.title, e.date, e.chunk_count, e.format, e.pages) for e in snapshot.entries]
+        return _Live(snapshot.version, self.path.snapshot(search, retriever, articles), articles, summaries)
 
-            self._rewriter = LLMRewriter(self._llm, fallback=self._rewriter)
-        self._ranker = SentenceRanker.bundled()
-        self._reader = PassageReader(self._load_reader())
-        self._composer = AnswerComposer.bundled(self.settings.abstain_below)
-        self._titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
-        self._switch_margin = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))["switch_margin"]
-        self.chain = (
-            RunnableLambda(self._understand)
-            | RunnableLambda(self._retrieve)
-            | RunnableLambda(self._read)
-            | RunnableLambda(self._compose)
-        )
-        self._ready = True
+    @property
+    def path(self):
+        """The answer path (`bot.pipeline.AnswerPath`): its models load once, on first use."""
+        with self._lock:
+            if self._path is None:
+                from bot.pipeline import AnswerPath
+
+                self._path = AnswerPath(self.settings, self.query_encoder, self._load_reader(), self._llm)
+            return self._path
 
     def _load_reader(self):
         """The extractive reader (`bot/reader.py`), or None when its model is not available."""
@@ -180,13 +174,95 @@ class Bot:
             return None
         return OnnxReader.load(self.settings.cache_dir)
 
-    def _ensure_ready(self) -> None:
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    self.index(progress=False)
+    def _dense_search(self, snapshot):
+        """Exact search over the snapshot's vectors, or the Chroma server's (checked against it)."""
+        if not self.settings.chroma_url:
+            return snapshot
+        from index.store import ChromaStore, chroma_client
 
-    # --- asking ---
+        location = self._location(self._folder())
+        try:
+            store = ChromaStore(chroma_client(url=location.url), location.collection, {}, create=False)
+            marker = store.marker()
+        except Exception as exc:  # unreachable, or no collection for this index
+            log.warning("Chroma server %s unusable (%s): searching the index's own vectors", location.url, exc)
+            return snapshot
+        if marker != snapshot.version:
+            log.warning(
+                "Chroma server holds snapshot %s, the index folder %s: hits outside the folder's are skipped",
+                marker,
+                snapshot.version,
+            )
+        return store
+
+    def _ensure_ready(self) -> None:
+        """Open the index on first use: a quick sync first (unless another process is writing the
+        index: then the last complete one answers), and start watching the folder if asked to."""
+        if self._live is not None:
+            return
+        from index.folder import IndexBusyError
+
+        with self._lock:
+            if self._live is not None:
+                return
+            folder = self._folder()
+            try:
+                with self._sync_lock:
+                    self._sync(progress=False, wait=0 if folder.exists() else None, verify=False)
+            except IndexBusyError as exc:
+                log.warning("%s; answering from the last complete index", exc)
+            self._reopen()
+
+    # --- watching -----------------------------------------------------------------------------
+    def watch(self) -> Bot:
+        """Keep the index in sync with the knowledge folder while this Bot lives: changes are synced
+        in the background and answers switch to the new snapshot when it is complete (they never
+        wait for a sync). Also picks up snapshots committed by other processes. `close()` stops it."""
+        from index.watch import FolderWatcher
+        from knowledge.loaders import SUPPORTED_SUFFIXES
+
+        self._ensure_ready()
+        if self._watcher is None or not self._watcher.running:
+            self._watcher = FolderWatcher(self.settings.knowledge_dir, self._on_tick, tuple(SUPPORTED_SUFFIXES))
+            self._watcher.start()
+        return self
+
+    def close(self) -> None:
+        """Stop watching the folder (if watching)."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def _on_tick(self, changed: bool) -> None:
+        from index.folder import IndexBusyError
+
+        self._dirty = self._dirty or changed
+        if self._dirty:
+            try:
+                with self._sync_lock:
+                    report = self._sync(progress=False, wait=0, verify=False, allow_empty=True)
+                self._dirty = False
+                if report.added or report.changed or report.removed:
+                    log.info("Knowledge folder changed: %s", report.summary())
+            except IndexBusyError:
+                pass  # another process is writing: retry on the next tick, and pick up its snapshot
+        if self._folder().current_version() != (self._live.version if self._live else None):
+            self._reopen()
+
+    # --- the snapshot answers use (one per question, even while a new one is swapped in) -------
+    @property
+    def _search(self):
+        return self._live.index.search
+
+    @property
+    def retriever(self):
+        return self._live.index.retriever
+
+    @property
+    def _articles(self) -> list[Article]:
+        return self._live.articles
+
+    # --- asking -------------------------------------------------------------------------------
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer one question; `history` holds earlier {"role", "content"} turns (anything else is ignored).
 
@@ -198,109 +274,25 @@ class Bot:
         """Successive answers to one question, the last one final. Without an LLM that is one answer;
         with one, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`). Bad
         input raises here, before the first answer."""
+        from bot.pipeline import Pending
+
         question = clean_question(question)
         turns = clean_history(history)
         self._ensure_ready()
-        if not self._search.chunks:
+        live = self._live  # every stage of this question reads this snapshot
+        if not live.index.search.chunks:
             raise RuntimeError(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
-        extractive = self.chain.invoke(Pending(question, turns, deadline=deadline))
+        extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))
         if self.answerer is None:
             return iter([extractive])
         asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
         return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
 
-    def _understand(self, p: Pending) -> Pending:
-        began = time.perf_counter()
-        limit = self.settings.max_question_chars
-        if len(p.question) > limit:
-            p.question, p.notes = p.question[:limit], [truncated_note(limit)]
-        text = self._spelling.repair(p.question)
-        previous = [t.content for t in p.history if t.role is Role.USER]
-        language = self._analyzer.languages.identify(previous[-1]) if previous else "en"
-        p.analysis = self._analyzer.analyze(text, self.query_encoder.embed_query_vector, language)
-        p.rewrite = self._rewriter.rewrite(p.analysis, p.history, deadline=p.deadline)
-        p.focus = conversation_focus(p.history, self._search)
-        if p.analysis.intent is Intent.INSTRUCTION:
-            p.answer = declined(AbstainReason.INSTRUCTION, p.analysis, p.question, self._titles)
-        elif p.rewrite.unresolved and p.analysis.intent is Intent.QUESTION:  # "it" in a new chat: ask which
-            word = next(w for w in re.findall(r"\w+", text) if has_pronoun(w, p.analysis.language))
-            p.answer = declined(AbstainReason.UNCLEAR, p.analysis, p.question, self._titles, word=word)
-        p.timings["understand"] = _ms(began)
-        return p
-
-    def _retrieve(self, p: Pending) -> Pending:
-        """Probe each reading of the question and keep the one retrieval is surest of. In a conversation,
-        readings are searched within its article; the question alone is also searched everywhere, and
-        wins (a topic switch) only when it is surer by the calibrated switch margin."""
-        if p.answer is not None:
-            return p
-        began = time.perf_counter()
-        topic = p.focus.article(self._search)
-        readings = [p.rewrite, *p.rewrite.alternatives]
-        if topic is None:
-            probes = [(r, None) for r in readings]
-        else:  # each reading within the conversation's article; one that may stand alone also everywhere
-            probes = [(r, topic) for r in readings] + [(r, None) for r in readings if not r.uses_history]
-        best: dict[bool, tuple] = {}
-        language = p.analysis.language
-        for reading, within in probes:
-            # A joined reading searches with the question before it, but its sentences are judged against
-            # the question as asked: the earlier question's words must not pull back the earlier answer.
-            judge = reading.shown or (p.analysis.text if reading.uses_history else reading.query)
-            vector = None if judge == reading.query else self.query_encoder.embed_query_vector(judge)
-            retrieval = self.retriever.retrieve(
-                reading.query, p.focus, within=within, language=language, judged_by=vector
-            )
-            candidates = self._ranker.rank(tokenize(judge, language), retrieval, self._search)
-            confidence = candidates[0].score if candidates else 0.0
-            key = within is not None
-            if key not in best or confidence > best[key][0]:
-                best[key] = (confidence, reading, retrieval, candidates)
-        chosen = best.get(True)
-        if chosen is None or (False in best and best[False][0] > chosen[0] + self._switch_margin):
-            chosen = best[False]
-        p.confidence, p.chosen, p.retrieval, p.candidates = chosen
-        p.timings["retrieve"] = _ms(began)
-        return p
-
-    def _read(self, p: Pending) -> Pending:
-        if p.answer is not None or p.analysis.intent is Intent.OVERVIEW:
-            return p
-        began = time.perf_counter()
-        question = p.chosen.shown or p.chosen.query
-        p.readings = self._reader.read(question, p.candidates, self._search, p.analysis.language)
-        p.timings["read"] = _ms(began)
-        return p
-
-    def _compose(self, p: Pending) -> Answer:
-        began = time.perf_counter()
-        answer = p.answer or self._answer(p)
-        timings = {**p.timings, "compose": _ms(began)}
-        timings["total"] = round(sum(timings.values()), 3)
-        return replace(answer, question=p.question, timings=timings, notes=p.notes + answer.notes)
-
-    def _answer(self, p: Pending) -> Answer:
-        shown = p.chosen.shown or (p.analysis.text if p.chosen.query == p.analysis.text else p.question)
-        retrieved = [retrieved_chunk(self._search, i, score) for i, score in p.retrieval.ranking]
-        if p.analysis.intent is Intent.OVERVIEW:  # the article it quotes, else the conversation's, else the best match
-            best = [c.row for c in p.candidates[:1]]
-            rows = best if quotes(p.analysis.text) else (p.focus.rows or best)
-            if rows:
-                article = self._search.sentences.article_ids[rows[-1]]
-                text, citations = cite(overview_rows(article, self._search), self._search, retrieved)
-                return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
-        verdict = self._composer.decide(p.readings, p.chosen.query, self._search, self._known_words)
-        if verdict.reason is not None:
-            return declined(verdict.reason, p.analysis, shown, self._titles, verdict.confidence, retrieved)
-        rows = self._reader.rows_of_span(verdict.reading, self._search)
-        return self._composer.compose(p.analysis, shown, verdict, self._search, rows, retrieved)
-
     @property
     def abstain_threshold(self) -> float:
         """The confidence below which an (English, read) answer is declined: calibrated, or the setting."""
-        self._ensure_ready()
-        return self._composer.with_reader[1]
+        return self.path.composer.with_reader[1]
 
     # --- describing ---------------------------------------------------------------------------
     def articles(self) -> list[Article]:
@@ -311,18 +303,7 @@ class Bot:
     def summaries(self) -> list[ArticleSummary]:
         """Title, date, passages, format and pages per indexed document, for a "what I know" panel."""
         self._ensure_ready()
-        counts = Counter(c.article_id for c in self._search.chunks)
-        return [
-            ArticleSummary(
-                a.id,
-                a.title,
-                a.date,
-                counts.get(a.id, 0),
-                format=a.format,
-                pages=a.pages,
-            )
-            for a in self._articles
-        ]
+        return list(self._live.summaries)
 
     # --- changing the documents -----------------------------------------------------------------
     def add_documents(self, paths: Iterable[str | Path]) -> list[ArticleSummary]:
@@ -361,33 +342,11 @@ class Bot:
             self.index(progress=False)
 
 
-@dataclass
-class Pending:
-    """An answer in the making, handed from stage to stage of `Bot.chain`."""
+@dataclass(frozen=True)
+class _Live:
+    """One opened snapshot and everything answering derives from it."""
 
-    question: str
-    history: list[Turn]
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    analysis: QuestionAnalysis | None = None
-    rewrite: Rewrite | None = None
-    focus: Focus = field(default_factory=Focus)
-    chosen: Rewrite | None = None  # the reading retrieval was surest of
-    retrieval: Retrieval | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    confidence: float = 0.0
-    readings: list[Reading] = field(default_factory=list)
-    answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
-    deadline: object | None = None  # the LLM part's time budget (`bot.llm.client.Deadline`), when an LLM is used
-
-
-def retrieved_chunk(index, chunk_index: int, score: float) -> RetrievedChunk:
-    """The public view of one retrieved chunk."""
-    chunk = index.chunks[chunk_index]
-    return RetrievedChunk(
-        chunk.id, chunk.article_id, chunk.title, chunk.text, chunk.start, chunk.end, score, chunk.date
-    )
-
-
-def _ms(began: float) -> float:
-    return round((time.perf_counter() - began) * 1000, 3)
+    version: int
+    index: object  # bot.pipeline.Snapshot: the search index, retriever, spelling and titles
+    articles: list[Article]
+    summaries: list[ArticleSummary]

@@ -78,25 +78,28 @@ def measure_indexing(embedder, settings: Settings, copies: int = 8, runs: int = 
     fixed costs weigh as they would in a real folder), embedded raw vs synced into a new Chroma."""
     from dataclasses import replace
 
-    from index.build import _plan, sync_index
-    from index.store import ChromaStore
+    from index.build import sync_index
+    from index.folder import IndexFolder
+    from index.records import derive_records
+    from index.store import StoreLocation
     from knowledge.loaders import load_articles
 
     originals = load_articles(settings.knowledge_dir)
     articles = [replace(a, id=f"{a.id}-{k}", text=f"{a.text}\nCopy {k}.\n") for k in range(copies) for a in originals]
-    plans = [_plan(a, settings.chunk_size, settings.chunk_overlap) for a in articles]
-    texts = [c.text for chunks, _ in plans for c in chunks] + [r["text"] for _, rows in plans for r in rows]
+    texts = [
+        t for a in articles for t in derive_records(a, settings.chunk_size, settings.chunk_overlap).texts_to_embed()
+    ]
     raw, indexing = [], []
     for _ in range(runs):
         began = time.perf_counter()
         embedder.encode(texts)
         raw.append(time.perf_counter() - began)
         with tempfile.TemporaryDirectory() as folder:
-            store = ChromaStore(
-                folder, {"embedding_model": embedder.name, "dimension": embedder.dimension, "chunking": "bench"}
-            )
+            index = IndexFolder(folder)
             began = time.perf_counter()
-            report = sync_index(articles, store, embedder, settings.chunk_size, settings.chunk_overlap, progress=False)
+            report = sync_index(
+                articles, index, StoreLocation(index.chroma_path), embedder, settings.chunk_size, settings.chunk_overlap
+            )
             indexing.append(time.perf_counter() - began)
             assert report.embedded == len(texts)
     return len(texts) / statistics.median(raw), len(texts) / statistics.median(indexing), len(texts)

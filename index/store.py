@@ -1,177 +1,225 @@
-"""The vector store: chunks and sentences with their embeddings in Chroma (on disk by default).
+"""The vector store of record: every chunk with its embedding in a Chroma collection (cosine space),
+embedded on disk (`chromadb.PersistentClient`) or on a Chroma server (`chromadb.HttpClient`).
 
-`ChromaStore` keeps two collections in cosine space: `chunks` (what the retriever returns) and
-`sentences` (embedded once at index time so answering embeds only the question). Embeddings are
-always supplied by us: no Chroma default embedding function ever runs. The collections record the
-model and chunking they were built with, so an index built differently is detected, never misread.
-Deciding *what* to write is `index/build.py`'s job.
+Embeddings are always supplied by us: no Chroma default embedding function ever runs. The collection
+records the model and chunking it was built with, and the snapshot version its rows belong to (the
+consistency marker an app process checks against the snapshot it reads). Every read is paged, so no
+call hits SQLite's variable limit however large the collection. Deciding *what* to write is
+`index/build.py`'s job; answers read the snapshot (index/snapshot.py) and, with a server, its queries.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from index.types import Chunk
+from index.types import Chunk, SentenceTable
 
-CHUNKS = "chunks"
-SENTENCES = "sentences"
-LAYOUT_VERSION = "1"
+__all__ = ["ChromaStore", "DenseSearch", "SentenceTable", "Store", "StoreLocation", "chroma_client"]
 
-
-@dataclass(frozen=True)
-class SentenceTable:
-    """Every indexed sentence: its article, offsets into `Article.text`, text and unit embedding."""
-
-    ids: list[str]
-    article_ids: list[str]
-    spans: list[tuple[int, int]]
-    texts: list[str]
-    vectors: np.ndarray
+LAYOUT_VERSION = "2"
+MARKER = "snapshot_version"
+PAGE = 5000  # rows per read: far below SQLite's variable limit
 
 
-class Store(Protocol):
-    """What the index builder and the retriever need from a vector store."""
+class DenseSearch(Protocol):
+    """Nearest chunks to a question's unit vector: the snapshot (exact) or a Chroma server."""
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+
+class Store(DenseSearch, Protocol):
+    """What the index builder needs from a vector store of chunks."""
 
     def signature_matches(self) -> bool: ...
 
-    def indexed_articles(self) -> dict[str, str]: ...
+    def count(self) -> int: ...
 
-    def write_article(
-        self, chunks: list[Chunk], chunk_vectors: np.ndarray, sentence_rows: list[dict], sentence_vectors: np.ndarray
-    ) -> None: ...
+    def marker(self) -> int | None: ...
+
+    def set_marker(self, version: int) -> None: ...
+
+    def ids_by_article(self) -> dict[str, set[str]]: ...
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None: ...
+
+    def delete_ids(self, ids: list[str]) -> None: ...
 
     def delete_articles(self, article_ids: list[str]) -> None: ...
 
     def reset(self) -> None: ...
 
-    def load_chunks(self) -> list[Chunk]: ...
 
-    def load_sentences(self) -> SentenceTable: ...
+def chroma_client(path: str | Path | None = None, url: str = ""):
+    """A Chroma client: a server's when `url` is set (http(s)://[user:password@]host:port), else the
+    embedded store in `path`. Telemetry is off either way."""
+    import chromadb
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+    settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=True)
+    if not url:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"DSQA_CHROMA_URL must look like http://127.0.0.1:8000, not {url!r}")
+    headers = {}
+    if parts.username:  # an authenticating proxy in front of the server (README: Serving a team)
+        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+    return chromadb.HttpClient(
+        host=parts.hostname,
+        port=parts.port or (443 if parts.scheme == "https" else 80),
+        ssl=parts.scheme == "https",
+        headers=headers,
+        settings=settings,
+    )
 
 
 class ChromaStore:
-    """Chroma behind the `Store` protocol. `ChromaStore(".index", signature={...})`.
+    """The chunk collection behind the `Store` protocol. `ChromaStore(client, "chunks", {...})`.
 
-    `signature` (model name, dimension, chunking) is stored on the collections and compared on open.
-    """
+    `signature` (model name, dimension, chunking) is stored on the collection and compared on open;
+    `create=False` attaches to an existing collection (an app process reading a server's)."""
 
-    def __init__(self, path: str | Path, signature: dict[str, str | int], client=None):
-        import chromadb
-
-        self.path = Path(path)
-        self.signature = {"layout": LAYOUT_VERSION, **{k: str(v) for k, v in signature.items()}}
-        if client is None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.path), settings=chromadb.Settings(anonymized_telemetry=False, allow_reset=True)
-            )
+    def __init__(self, client, name: str, signature: dict[str, str | int], create: bool = True):
         self._client = client
-        self._open_collections()
+        self.name = name
+        self.signature = {"layout": LAYOUT_VERSION, **{k: str(v) for k, v in signature.items()}}
+        if create:
+            self._open_collection()
+        else:  # a reader: the collection must exist already
+            self._chunks = client.get_collection(name, embedding_function=None)
+            self._count = None
 
-    def _open_collections(self) -> None:
-        def collection(name: str):
-            return self._client.get_or_create_collection(
-                name=name,
-                embedding_function=None,  # never Chroma's default (it would download an ONNX model)
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata=dict(self.signature),
-            )
-
-        self._chunks = collection(CHUNKS)
-        self._sentences = collection(SENTENCES)
-        self._count: int | None = None  # chunks in the collection, cached between writes
+    def _open_collection(self) -> None:
+        self._chunks = self._client.get_or_create_collection(
+            name=self.name,
+            embedding_function=None,  # never Chroma's default (it would download an ONNX model)
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata=dict(self.signature),
+        )
+        self._count: int | None = None
 
     def signature_matches(self) -> bool:
-        """True when the collections were built with this store's model and chunking."""
+        """True when the collection was built with this store's model and chunking."""
         stored = self._chunks.metadata or {}
         return all(stored.get(k) == v for k, v in self.signature.items())
 
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self._chunks.count()
+        return self._count
+
+    def marker(self) -> int | None:
+        """The snapshot version the collection's rows were last committed for."""
+        self._chunks = self._client.get_collection(self.name, embedding_function=None)  # fresh metadata
+        value = (self._chunks.metadata or {}).get(MARKER)
+        return int(value) if value is not None else None
+
+    def set_marker(self, version: int) -> None:
+        self._chunks.modify(metadata={**self.signature, MARKER: int(version)})
+
     def reset(self) -> None:
-        """Drop both collections and start empty with this store's signature."""
-        for name in (CHUNKS, SENTENCES):
-            try:
-                self._client.delete_collection(name)
-            except Exception:  # absent already
-                pass
-        self._open_collections()
+        """Drop the collection and start empty with this store's signature."""
+        try:
+            self._client.delete_collection(self.name)
+        except Exception:  # absent already
+            pass
+        self._open_collection()
 
-    def indexed_articles(self) -> dict[str, str]:
-        """article id → content hash of what is in the index now."""
-        rows = self._chunks.get(include=["metadatas"])
-        return {m["article_id"]: m["article_hash"] for m in rows["metadatas"] or []}
+    def ids_by_article(self) -> dict[str, set[str]]:
+        """Article id → the chunk ids the collection holds for it (read in pages)."""
+        found: dict[str, set[str]] = {}
+        offset = 0
+        while True:
+            page = self._chunks.get(include=[], limit=PAGE, offset=offset)["ids"]
+            for chunk_id in page:
+                found.setdefault(chunk_id.rsplit(":", 2)[0], set()).add(chunk_id)
+            if len(page) < PAGE:
+                return found
+            offset += PAGE
 
-    def write_article(self, chunks, chunk_vectors, sentence_rows, sentence_vectors) -> None:
-        """Add one article's chunks and sentences (delete its old rows first to replace it)."""
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Write chunks with their vectors (replacing rows with the same ids)."""
         self._count = None
-        batch = self._client.get_max_batch_size()
+        batch = min(self._client.get_max_batch_size(), PAGE)
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
-            self._chunks.add(
+            self._chunks.upsert(
                 ids=[c.id for c in part],
                 documents=[c.text for c in part],
-                embeddings=chunk_vectors[i : i + batch],
+                embeddings=np.asarray(vectors[i : i + batch], dtype=np.float32),
                 metadatas=[_chunk_metadata(c) for c in part],
             )
-        for i in range(0, len(sentence_rows), batch):
-            part = sentence_rows[i : i + batch]
-            self._sentences.add(
-                ids=[r["id"] for r in part],
-                documents=[r["text"] for r in part],
-                embeddings=sentence_vectors[i : i + batch],
-                metadatas=[{k: r[k] for k in ("article_id", "start", "end", "article_hash")} for r in part],
-            )
+
+    def delete_ids(self, ids: list[str]) -> None:
+        self._count = None
+        for i in range(0, len(ids), PAGE):
+            self._chunks.delete(ids=list(ids[i : i + PAGE]))
 
     def delete_articles(self, article_ids: list[str]) -> None:
-        """Remove every chunk and sentence of these articles."""
+        """Remove every chunk of these articles, whatever ids they have."""
         self._count = None
         for article_id in article_ids:
             self._chunks.delete(where={"article_id": article_id})
-            self._sentences.delete(where={"article_id": article_id})
-
-    def load_chunks(self) -> list[Chunk]:
-        """Every chunk in the index, in article then offset order."""
-        rows = self._chunks.get(include=["documents", "metadatas"])
-        chunks = [
-            _chunk_from_row(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)
-        ]
-        return sorted(chunks, key=lambda c: (c.article_id, c.start))
-
-    def load_sentences(self) -> SentenceTable:
-        """Every sentence with its embedding, in article then offset order."""
-        rows = self._sentences.get(include=["documents", "metadatas", "embeddings"])
-        order = sorted(
-            range(len(rows["ids"])), key=lambda i: (rows["metadatas"][i]["article_id"], rows["metadatas"][i]["start"])
-        )
-        vectors = np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(rows["ids"]), -1)
-        return SentenceTable(
-            ids=[rows["ids"][i] for i in order],
-            article_ids=[rows["metadatas"][i]["article_id"] for i in order],
-            spans=[(rows["metadatas"][i]["start"], rows["metadatas"][i]["end"]) for i in order],
-            texts=[rows["documents"][i] for i in order],
-            vectors=vectors[order] if len(order) else vectors,
-        )
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Nearest chunks to a unit vector: (chunk id, cosine similarity), best first.
-
-        Asks for ids and distances only (the chunks' text is already in memory): a third of the time
-        of a LangChain `similarity_search`, which fetches every document and its metadata."""
-        if self._count is None:
-            self._count = self._chunks.count()
-        if self._count == 0:
+        """Nearest chunks to a unit vector: (chunk id, cosine similarity), best first. Asks for ids
+        and distances only (the chunks' text is in the snapshot)."""
+        if k <= 0 or self.count() == 0:
             return []
-        found = self._chunks.query(query_embeddings=[vector], n_results=min(k, self._count), include=["distances"])
+        found = self._chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, self.count()),
+            include=["distances"],
+        )
         return [
             (chunk_id, 1.0 - distance)
             for chunk_id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
+
+    def close(self) -> None:
+        """Release the client (best effort)."""
+        try:
+            self._client.close()
+        except Exception:
+            pass
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where an index's chunk collection lives: embedded in `path`, or on the server at `url`.
+
+    A server holds one collection per index folder, named after the folder's identity."""
+
+    path: Path
+    url: str = ""
+    identity: str = ""
+
+    @property
+    def collection(self) -> str:
+        return f"dsqa-{self.identity}" if self.url else "chunks"
+
+    def open(self, signature: dict) -> ChromaStore:
+        return ChromaStore(chroma_client(self.path, self.url), self.collection, signature)
+
+    def discard(self) -> None:
+        """Delete an embedded store's files (never a server's), and forget the client chromadb
+        keeps for that path: after a failed open it is half-built and would fail every reopen."""
+        if self.url:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _chunk_metadata(chunk: Chunk) -> dict:
@@ -180,21 +228,6 @@ def _chunk_metadata(chunk: Chunk) -> dict:
         "title": chunk.title,
         "start": chunk.start,
         "end": chunk.end,
-        "sentences": json.dumps(chunk.sentences),
         "article_hash": chunk.article_hash,
         "date": chunk.date,
     }
-
-
-def _chunk_from_row(chunk_id: str, text: str, meta: dict) -> Chunk:
-    return Chunk(
-        id=chunk_id,
-        article_id=meta["article_id"],
-        title=meta["title"],
-        text=text,
-        start=meta["start"],
-        end=meta["end"],
-        sentences=tuple(tuple(span) for span in json.loads(meta["sentences"])),
-        article_hash=meta["article_hash"],
-        date=meta.get("date", ""),
-    )

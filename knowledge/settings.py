@@ -9,6 +9,7 @@ the root of the one-way flow, so every stage can take it without importing a lat
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
@@ -35,6 +36,7 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
     "TQDM_DELAY": "1",
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime ≥ 1.29 (Linux) otherwise resolves a telemetry host at start-up
 }
 
 
@@ -77,6 +79,19 @@ PositiveNumber = Annotated[FiniteFloat, Field(gt=0)]
 Text = Annotated[str, Field(min_length=1)]
 
 
+def default_index_dir(knowledge_dir: str | Path, root: Path = PROJECT_ROOT / ".index") -> Path:
+    """`<root>/<folder name>-<short hash of its absolute path>`: one index per knowledge folder, so
+    switching folders never touches another folder's index.
+
+    >>> default_index_dir("/data/articles", Path("/app/.index")).name
+    'articles-30fd51f1'
+    """
+    folder = Path(knowledge_dir).expanduser().resolve()
+    digest = hashlib.sha256(str(folder).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in folder.name) or "root"
+    return root / f"{name}-{digest}"
+
+
 def _describe(default, help_text: str):
     return field(default=default, metadata={"help": help_text})
 
@@ -95,7 +110,9 @@ class Settings:
     """
 
     knowledge_dir: Folder = _describe(PROJECT_ROOT / "knowledge" / "articles", "Folder of source articles.")
-    index_dir: WritableFolder = _describe(PROJECT_ROOT / ".index", "Folder of the on-disk Chroma index.")
+    index_dir: WritableFolder | None = _describe(
+        None, "Folder of the on-disk index; default .index/<folder name>-<short hash of the knowledge folder's path>."
+    )
     data_dir: WritableFolder = _describe(PROJECT_ROOT / ".data", "Folder for user data (chat feedback).")
     cache_dir: WritableFolder = _describe(
         PROJECT_ROOT / ".cache", "Folder for derived model files (the ONNX query encoder)."
@@ -118,6 +135,12 @@ class Settings:
     )
     max_question_chars: PositiveInt = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: PositiveInt = _describe(64, "Sentences per embedding batch when indexing.")
+    chroma_url: str = _describe(
+        "", "A Chroma server (http://127.0.0.1:8000) to hold the vectors instead of the embedded store."
+    )
+    watch: bool = _describe(
+        True, "A long-running chat (web page, dsqa chat) syncs changes to the folder as they happen."
+    )
     progress: bool = _describe(True, "Show progress bars on indexing that takes more than a second.")
     max_upload_mb: PositiveNumber = _describe(20.0, "Largest file the web chat accepts as an upload, in MB.")
     llm_base_url: str = _describe("", "OpenAI-compatible LLM server (…/v1); empty: extractive answers only.")
@@ -167,6 +190,11 @@ class Settings:
             raise
         except TypeError as error:  # an override that is not a field
             raise SettingsError(str(error)) from None
+
+    @property
+    def index_path(self) -> Path:
+        """The index folder: `index_dir` when set, else one derived from the knowledge folder."""
+        return Path(self.index_dir) if self.index_dir is not None else default_index_dir(self.knowledge_dir)
 
     @staticmethod
     def describe() -> dict[str, str]:

@@ -50,6 +50,13 @@ class Article:
         return str(self.metadata.get("reported") or self.metadata.get("date") or "")
 
     @property
+    def language(self) -> str:
+        """ISO 639-1 code: the front matter's `language`, else identified from the text."""
+        from knowledge.language import language_of
+
+        return str(self.metadata.get("language") or language_of(self.text[:2000]))
+
+    @property
     def pages(self) -> int | None:
         """How many pages the source has (PDF), None for formats without pages."""
         return len(self.page_starts) or None

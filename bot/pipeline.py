@@ -1,0 +1,191 @@
+"""The answer path as a LangChain Runnable: understand (spelling, analyze, rewrite) → retrieve (each
+reading of a follow-up probed) → read (the extractive reader) → compose (a cited answer, or a decline
+with its reason). `AnswerPath` holds the stages' models; the index it reads comes with each question
+(`Snapshot`), so a question never sees two versions of the index.
+
+Building the index and watching the folder are `bot/service.py`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field, replace
+
+from bot.analyze import LanguageIdentifier, QuestionAnalyzer, has_pronoun, load_models, quotes
+from bot.compose import AnswerComposer, cite, declined, overview_rows
+from bot.messages import truncated_note
+from bot.rank import MODELS, Candidate, SentenceRanker
+from bot.read import PassageReader, Reading
+from bot.retrieve import Focus, HybridRetriever, Retrieval, SearchIndex, conversation_focus
+from bot.rewrite import ConversationRewriter
+from bot.spelling import SpellingRepair
+from bot.stages import Intent, QuestionAnalysis, Rewrite, Role, Turn
+from bot.types import AbstainReason, Answer, RetrievedChunk
+from index.lexical import tokenize
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One opened version of the index and what answering derives from it."""
+
+    search: SearchIndex
+    retriever: HybridRetriever
+    spelling: SpellingRepair
+    titles: list[str]  # "“Title” (date)" of every article, for declines
+
+
+@dataclass
+class Pending:
+    """An answer in the making, handed from stage to stage of the chain."""
+
+    question: str
+    history: list[Turn]
+    index: Snapshot
+    deadline: object | None = None  # the LLM part's time budget (`bot.llm.client.Deadline`), when an LLM is used
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    analysis: QuestionAnalysis | None = None
+    rewrite: Rewrite | None = None
+    focus: Focus = field(default_factory=Focus)
+    chosen: Rewrite | None = None  # the reading retrieval was surest of
+    retrieval: Retrieval | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+    answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
+
+
+class AnswerPath:
+    """The stages and their models, built once per Bot. `path.answer(pending) -> Answer`."""
+
+    def __init__(self, settings, query_encoder, reader=None, llm_client=None):
+        from langchain_core.runnables import RunnableLambda
+
+        self.settings, self.encoder = settings, query_encoder
+        self.known_words = query_encoder.vocabulary()
+        self.languages = LanguageIdentifier()
+        self.analyzer = QuestionAnalyzer(*load_models(), self.languages)
+        self.rewriter = ConversationRewriter(self.languages.identify)
+        if llm_client is not None:  # the LLM condenses follow-ups; the readings above are its fallback
+            from bot.llm import LLMRewriter
+
+            self.rewriter = LLMRewriter(llm_client, fallback=self.rewriter)
+        self.ranker = SentenceRanker.bundled()
+        self.reader = PassageReader(reader)
+        self.composer = AnswerComposer.bundled(settings.abstain_below)
+        self.switch_margin = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))["switch_margin"]
+        self.chain = (
+            RunnableLambda(self._understand)
+            | RunnableLambda(self._retrieve)
+            | RunnableLambda(self._read)
+            | RunnableLambda(self._compose)
+        )
+
+    def snapshot(self, search: SearchIndex, retriever: HybridRetriever, articles) -> Snapshot:
+        """What answering needs of one opened index."""
+        titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
+        return Snapshot(search, retriever, SpellingRepair(search.vocabulary, self.known_words), titles)
+
+    def answer(self, pending: Pending) -> Answer:
+        """Run the chain on one question."""
+        return self.chain.invoke(pending)
+
+    def _understand(self, p: Pending) -> Pending:
+        began = time.perf_counter()
+        limit = self.settings.max_question_chars
+        if len(p.question) > limit:
+            p.question, p.notes = p.question[:limit], [truncated_note(limit)]
+        text = p.index.spelling.repair(p.question)
+        previous = [t.content for t in p.history if t.role is Role.USER]
+        language = self.languages.identify(previous[-1]) if previous else "en"
+        p.analysis = self.analyzer.analyze(text, self.encoder.embed_query_vector, language)
+        p.rewrite = self.rewriter.rewrite(p.analysis, p.history, deadline=p.deadline)
+        p.focus = conversation_focus(p.history, p.index.search)
+        if p.analysis.intent is Intent.INSTRUCTION:
+            p.answer = declined(AbstainReason.INSTRUCTION, p.analysis, p.question, p.index.titles)
+        elif p.rewrite.unresolved and p.analysis.intent is Intent.QUESTION:  # "it" in a new chat: ask which
+            word = next(w for w in re.findall(r"\w+", text) if has_pronoun(w, p.analysis.language))
+            p.answer = declined(AbstainReason.UNCLEAR, p.analysis, p.question, p.index.titles, word=word)
+        p.timings["understand"] = _ms(began)
+        return p
+
+    def _retrieve(self, p: Pending) -> Pending:
+        """Probe each reading of the question and keep the one retrieval is surest of. In a conversation,
+        readings are searched within its article; the question alone is also searched everywhere, and
+        wins (a topic switch) only when it is surer by the calibrated switch margin."""
+        if p.answer is not None:
+            return p
+        began = time.perf_counter()
+        search, language = p.index.search, p.analysis.language
+        topic = p.focus.article(search)
+        readings = [p.rewrite, *p.rewrite.alternatives]
+        if topic is None:
+            probes = [(r, None) for r in readings]
+        else:  # each reading within the conversation's article; one that may stand alone also everywhere
+            probes = [(r, topic) for r in readings] + [(r, None) for r in readings if not r.uses_history]
+        best: dict[bool, tuple] = {}
+        for reading, within in probes:
+            # A joined reading searches with the question before it, but its sentences are judged against
+            # the question as asked: the earlier question's words must not pull back the earlier answer.
+            judge = reading.shown or (p.analysis.text if reading.uses_history else reading.query)
+            vector = None if judge == reading.query else self.encoder.embed_query_vector(judge)
+            retrieval = p.index.retriever.retrieve(
+                reading.query, p.focus, within=within, language=language, judged_by=vector
+            )
+            candidates = self.ranker.rank(tokenize(judge, language), retrieval, search)
+            confidence = candidates[0].score if candidates else 0.0
+            key = within is not None
+            if key not in best or confidence > best[key][0]:
+                best[key] = (confidence, reading, retrieval, candidates)
+        chosen = best.get(True)
+        if chosen is None or (False in best and best[False][0] > chosen[0] + self.switch_margin):
+            chosen = best[False]
+        _, p.chosen, p.retrieval, p.candidates = chosen
+        p.timings["retrieve"] = _ms(began)
+        return p
+
+    def _read(self, p: Pending) -> Pending:
+        if p.answer is not None or p.analysis.intent is Intent.OVERVIEW:
+            return p
+        began = time.perf_counter()
+        question = p.chosen.shown or p.chosen.query
+        p.readings = self.reader.read(question, p.candidates, p.index.search, p.analysis.language)
+        p.timings["read"] = _ms(began)
+        return p
+
+    def _compose(self, p: Pending) -> Answer:
+        began = time.perf_counter()
+        answer = p.answer or self._decide(p)
+        timings = {**p.timings, "compose": _ms(began)}
+        timings["total"] = round(sum(timings.values()), 3)
+        return replace(answer, question=p.question, timings=timings, notes=p.notes + answer.notes)
+
+    def _decide(self, p: Pending) -> Answer:
+        search = p.index.search
+        shown = p.chosen.shown or (p.analysis.text if p.chosen.query == p.analysis.text else p.question)
+        retrieved = [retrieved_chunk(search, i, score) for i, score in p.retrieval.ranking]
+        if p.analysis.intent is Intent.OVERVIEW:  # the article it quotes, else the conversation's, else the best match
+            best = [c.row for c in p.candidates[:1]]
+            rows = best if quotes(p.analysis.text) else (p.focus.rows or best)
+            if rows:
+                article = search.sentences.article_ids[rows[-1]]
+                text, citations = cite(overview_rows(article, search), search, retrieved)
+                return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
+        verdict = self.composer.decide(p.readings, p.chosen.query, search, self.known_words)
+        if verdict.reason is not None:
+            return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
+        rows = self.reader.rows_of_span(verdict.reading, search)
+        return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved)
+
+
+def retrieved_chunk(index: SearchIndex, chunk_index: int, score: float) -> RetrievedChunk:
+    """The public view of one retrieved chunk."""
+    chunk = index.chunks[chunk_index]
+    return RetrievedChunk(
+        chunk.id, chunk.article_id, chunk.title, chunk.text, chunk.start, chunk.end, score, chunk.date
+    )
+
+
+def _ms(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 3)

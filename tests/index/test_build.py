@@ -1,0 +1,138 @@
+"""index/build.py with a real index folder, real Chroma and the real model: incremental, exact syncs."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from conftest import Index, write_articles
+
+from index.build import index_signature
+from index.folder import IndexFolder
+from index.records import derive_records
+from index.store import StoreLocation
+from knowledge import load_articles
+
+
+def _store_ids(index) -> set[str]:
+    store = index.store()
+    try:
+        return {i for ids in store.ids_by_article().values() for i in ids}
+    finally:
+        store.close()
+
+
+def test_add_change_delete_and_noop(knowledge, index):
+    first = index.sync(knowledge)
+    assert sorted(first.added) == ["alpha", "beta", "gamma"] and first.embedded > 0 and first.version == 1
+
+    again = index.sync(knowledge)
+    assert again.embedded == 0 and sorted(again.unchanged) == ["alpha", "beta", "gamma"] and not again.added
+    assert again.version == 1  # nothing changed: no new snapshot
+
+    (knowledge / "alpha.txt").write_text("Alpha\n\nThe Alpha rover landed in 2022. It found salt.\n", encoding="utf-8")
+    (knowledge / "beta.txt").unlink()
+    (knowledge / "delta.txt").write_text("Delta\n\nThe Delta lander touched down on Titan.\n", encoding="utf-8")
+    changed = index.sync(knowledge)
+    assert changed.changed == ["alpha"] and changed.removed == ["beta"] and changed.added == ["delta"]
+    articles = {a.id: a for a in load_articles(knowledge)}
+    new_texts = sum(len(derive_records(articles[i], 700, 150).texts_to_embed()) for i in ("alpha", "delta"))
+    assert changed.version == 2 and changed.embedded == new_texts  # gamma was not embedded again
+
+    snapshot = index.folder.snapshot()
+    chunks = snapshot.chunks()
+    assert {c.article_id for c in chunks} == {"alpha", "delta", "gamma"}
+    assert any("salt" in c.text for c in chunks) and not any("ice" in c.text for c in chunks)
+    table = snapshot.sentence_table()
+    assert set(table.article_ids) == {"alpha", "delta", "gamma"}
+    assert table.vectors.shape == (len(table.ids), index.embedder.dimension)
+    texts = snapshot.article_texts()
+    assert all(texts[a][s:e] == t for a, (s, e), t in zip(table.article_ids, table.spans, table.texts, strict=True))
+    assert _store_ids(index) == set(snapshot.chunk_ids)  # the store holds exactly the snapshot's chunks
+
+
+def test_incremental_sync_equals_a_clean_build(tmp_path, knowledge, embedder):
+    incremental = Index(tmp_path / "incremental", embedder)
+    incremental.sync(knowledge)
+    (knowledge / "beta.txt").write_text("Beta\n\nThe Beta orbiter mapped Mars and its moon Phobos.\n", encoding="utf-8")
+    (knowledge / "gamma.md").unlink()
+    write_articles(knowledge, {"epsilon.txt": "Epsilon\n\nEpsilon studied the Sun’s corona. IDSEA’s first mission.\n"})
+    incremental.sync(knowledge)
+    clean = Index(tmp_path / "clean", embedder)
+    clean.sync(knowledge)
+
+    a, b = incremental.folder.snapshot(), clean.folder.snapshot()
+    assert a.chunk_ids == b.chunk_ids and a.tokens == b.tokens
+    assert a.spellings() == b.spellings() and a.idf() == b.idf()
+    assert a.sentence_tokens() == b.sentence_tokens()
+    assert [e.hash for e in a.entries] == [e.hash for e in b.entries]
+    for name in ("chunk_span", "chunk_rows", "sentence_span", "chunk_tokens", "chunk_token_ptr", "sentence_df"):
+        assert np.array_equal(a._array(name), b._array(name)), name
+    assert np.allclose(a.chunk_vectors, b.chunk_vectors, atol=1e-5)
+    assert np.allclose(a._array("sentence_vectors"), b._array("sentence_vectors"), atol=1e-5)
+    query = ["mar", "phobo"]
+    assert np.allclose(a.bm25().get_scores(query), b.bm25().get_scores(query))
+
+
+def test_snapshot_answers_exact_dense_search(knowledge, index):
+    index.sync(knowledge)
+    snapshot = index.folder.snapshot()
+    vector = index.embedder.embed_query_vector("Which probe flew past Venus?")
+    hits = snapshot.search(vector, 2)
+    assert hits[0][0].startswith("gamma:") and hits[0][1] >= hits[1][1]
+    exact = np.asarray(snapshot.chunk_vectors) @ vector
+    assert hits[0][1] == float(exact.max())
+
+
+def test_index_built_with_another_model_is_rebuilt_not_misread(tmp_path, knowledge, index, caplog):
+    index.sync(knowledge)
+
+    class Other:  # the same vectors under another model name and dimension label
+        name, dimension = "some-other-model", index.embedder.dimension
+
+        def encode(self, texts, progress=False):
+            return index.embedder.encode(texts)
+
+    other = Index(tmp_path / "index", Other())
+    with caplog.at_level(logging.WARNING):
+        report = other.sync(knowledge)
+    assert report.rebuilt and sorted(report.added) == ["alpha", "beta", "gamma"]
+    assert "another model" in caplog.text
+    assert other.folder.snapshot().signature["embedding_model"] == "some-other-model"
+
+
+def test_chroma_never_gets_a_default_embedding_function(knowledge, index):
+    index.sync(knowledge)
+    store = index.store()
+    assert store._chunks.configuration.get("embedding_function") is None
+    assert store._chunks.configuration["hnsw"]["space"] == "cosine"
+    store.close()
+
+
+def test_signature_names_model_chunking_and_tokenizer(embedder):
+    signature = index_signature(embedder, 700, 150)
+    assert signature["embedding_model"] == embedder.name and signature["chunking"].startswith("700/150/")
+    assert signature["lexical"] and signature != index_signature(embedder, 500, 100)
+
+
+def test_empty_folder_gives_an_empty_snapshot(tmp_path, index):
+    from index.build import sync_index
+
+    report = sync_index(
+        [], IndexFolder(tmp_path / "index"), StoreLocation(tmp_path / "index" / "chroma"), index.embedder
+    )
+    snapshot = index.folder.snapshot()
+    assert report.version == 1 and snapshot.chunks() == [] and snapshot.search(np.ones(384), 3) == []
+
+
+def test_progress_names_articles_counts_texts_and_ends_done(knowledge, index):
+    from index.types import SyncPhase
+
+    events = []
+    report = index.sync(knowledge, progress=events.append)
+    phases = [e.phase for e in events]
+    assert phases[0] is SyncPhase.SCANNING and phases[-1] is SyncPhase.DONE and SyncPhase.WRITING in phases
+    embedding = [e for e in events if e.phase is SyncPhase.EMBEDDING]
+    assert embedding[0].article in {"Alpha", "Beta", "Gamma"} and embedding[0].articles_total == 3
+    assert embedding[-1].texts_done == embedding[-1].texts_total == report.embedded
+    assert "embedding 3/3 articles" in embedding[-1].describe()
