@@ -148,18 +148,20 @@ class QuestionAnalyzer:
         """Analyze a cleaned question; `embed` gives a text's unit embedding."""
         language = self.languages.identify(question, default_language)
         vector = embed(question)
-        kinds = self.types.probabilities(vector)
         leans = refers_back(question, language)
-        # The request's own words decide the intent, not a title it quotes ("Tell me about “…”").
-        unquoted = _QUOTED.sub("", question).strip()
-        intent = Intent.QUESTION
-        if not leans and unquoted:  # a fragment ("that did what?") is never an instruction
-            intent = self.intents.intent(vector if unquoted == question else embed(unquoted))
+        intent, kind = Intent.QUESTION, AnswerType.DESCRIPTION
+        if vector.shape[0] == self.types.coef.shape[1]:  # the models learned the bundled model's embeddings
+            kinds = self.types.probabilities(vector)
+            kind = AnswerType(max(kinds, key=kinds.get))
+            # The request's own words decide the intent, not a title it quotes ("Tell me about “…”").
+            unquoted = _QUOTED.sub("", question).strip()
+            if not leans and unquoted:  # a fragment ("that did what?") is never an instruction
+                intent = self.intents.intent(vector if unquoted == question else embed(unquoted))
         return QuestionAnalysis(
             text=question,
             language=language,
             intent=intent,
-            answer_type=AnswerType(max(kinds, key=kinds.get)),
+            answer_type=kind,
             entities=tuple(find_names(question)),
             refers_back=leans,
         )

@@ -69,7 +69,9 @@ def index_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int) -> 
         "embedding_model": embedder.name,
         "dimension": str(embedder.dimension),
         "chunking": f"{chunk_size}/{chunk_overlap}/{chunking}",
-        "lexical": _fingerprint(tokenize(probe + " Türkiye’s launches IDSEA's")),
+        "lexical": _fingerprint(
+            [tokenize(probe + " Türkiye’s launches IDSEA's"), tokenize("L’association sera située à Hefei.", "fr")]
+        ),
     }
 
 

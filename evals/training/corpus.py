@@ -54,8 +54,6 @@ def open_corpus(path: Path = TRAIN_FILE, top_k: int = 5) -> Corpus:
     """Index a SQuAD file once (reused while the file is unchanged) and map its gold answers."""
     go_offline()
     from bot.service import Bot
-    from index.build import sync_index
-    from knowledge.loaders import load_articles
 
     raw = Path(path).read_bytes()
     folder = CACHE / f"{Path(path).stem}-{hashlib.sha256(raw).hexdigest()[:12]}"
@@ -64,11 +62,9 @@ def open_corpus(path: Path = TRAIN_FILE, top_k: int = 5) -> Corpus:
     write_knowledge(articles, folder / "knowledge")
     settings = Settings(knowledge_dir=folder / "knowledge", index_dir=folder / "index", progress=True, top_k=top_k)
     bot = Bot(settings=settings)
-    loaded = load_articles(settings.knowledge_dir)
-    store = bot._store()
-    sync_index(loaded, store, bot.embedder, settings.chunk_size, settings.chunk_overlap, progress=True)
-    index = SearchIndex.load(store, {a.id: a.text for a in loaded})
-    retriever = HybridRetriever(search_index=index, store=store, embedder=bot.query_encoder, top_k=top_k)
+    bot.index(progress=True)
+    loaded = bot.articles()
+    index, retriever = bot._search, bot.retriever
     by_title = {a.title: a for a in loaded}
     questions = []
     for entry in data:

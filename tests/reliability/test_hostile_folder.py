@@ -175,15 +175,12 @@ def test_the_good_files_load_and_every_bad_one_is_named(hostile, tmp_path, caplo
 
 
 def test_indexing_a_hostile_folder_succeeds(hostile, tmp_path, embedder):
-    from index.build import sync_index
-    from index.store import ChromaStore
+    from bot import Bot
 
-    loaded = load_folder(hostile)
-    signature = {"embedding_model": embedder.name, "dimension": embedder.dimension, "chunking": "700/150"}
-    store = ChromaStore(tmp_path / "index", signature)
-    report = sync_index(loaded.articles, store, embedder, progress=False)
+    bot = Bot(knowledge_dir=hostile, index_dir=tmp_path / "index", embedder=embedder)
+    report = bot.index(progress=False)
     assert sorted(report.added) == sorted(GOOD.values())
-    assert set(store.indexed_articles()) == set(GOOD.values())
-    texts = {a.id: a.text for a in loaded.articles}
-    for chunk in store.load_chunks():
+    assert {a.id for a in bot.articles()} == set(GOOD.values())
+    texts = {a.id: a.text for a in bot.articles()}
+    for chunk in bot._search.chunks:
         assert texts[chunk.article_id][chunk.start : chunk.end] == chunk.text
