@@ -96,9 +96,10 @@ class AnswerPath:
         limit = self.settings.max_question_chars
         if len(p.question) > limit:
             p.question, p.notes = p.question[:limit], [truncated_note(limit)]
-        text = p.index.spelling.repair(p.question)
         previous = [t.content for t in p.history if t.role is Role.USER]
-        language = self.languages.identify(previous[-1]) if previous else "en"
+        language = self.languages.identify(p.question, self.languages.identify(previous[-1]) if previous else "en")
+        # Spelling is repaired against English words (the model's vocabulary): other languages as typed.
+        text = p.index.spelling.repair(p.question) if language == "en" else p.question
         p.analysis = self.analyzer.analyze(text, self.encoder.embed_query_vector, language)
         p.rewrite = self.rewriter.rewrite(p.analysis, p.history, deadline=p.deadline)
         p.focus = conversation_focus(p.history, p.index.search)
