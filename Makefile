@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run chat index test eval bench lint format browser clean
+.PHONY: setup run chat index test eval bench train lint format browser clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,12 @@ eval: setup
 
 bench: setup
 	$(PY) -m evals.bench
+
+# Retrain the extractive reader (bot/models/reader/), then measure and calibrate it (see its MODEL_CARD.md).
+train: setup
+	$(PY) -m pip install --quiet -e '.[dev,train]'
+	$(PY) -m evals.training.reader
+	$(PY) -m evals.training.reader_eval --write
 
 lint: setup
 	$(VENV)/bin/ruff check .
