@@ -143,7 +143,7 @@ class OnnxReader:
     def __init__(self, folder: Path, quantized: bool | None = None, model_dir: Path = MODEL_DIR):
         import onnxruntime
 
-        self.config = ReaderConfig.read_from(model_dir)
+        self.folder, self.config = Path(folder), ReaderConfig.read_from(model_dir)
         self.quantized = self.config.quantized if quantized is None else quantized
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
@@ -169,7 +169,7 @@ class OnnxReader:
         return cls(folder, model_dir=model_dir)
 
     def read(self, question: str, windows: Sequence[str]) -> list[SpanPrediction]:
-        """One prediction per window, all windows in one batch."""
+        """One prediction per window, in order."""
         if not question.strip():
             raise ValueError("question is empty")
         if isinstance(windows, str):
@@ -177,8 +177,13 @@ class OnnxReader:
         if not windows:
             return []
         encodings = encode_pairs(self._tokenizer, question, windows)
+        # Dynamic int8 scales activations over the whole run, so a batch would let windows sway each
+        # other's results: the int8 model reads one window per run, fp32 all windows in one run.
+        groups = [[e] for e in encodings] if self.quantized else [encodings]
         with self._lock:
-            starts, ends = self._session.run(None, feed(encodings))
+            outputs = [self._session.run(None, feed(group)) for group in groups]
+        starts = [row for out in outputs for row in out[0]]
+        ends = [row for out in outputs for row in out[1]]
         return best_spans(starts, ends, encodings, windows, self.config.max_answer_tokens)
 
 

@@ -96,7 +96,7 @@ def adapter_tensors(model) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", type=int, default=6, help="transformer layers kept from the bottom")
+    parser.add_argument("--layers", type=int, default=4, help="transformer layers kept from the bottom")
     parser.add_argument("--rank", type=int, default=16, help="LoRA rank")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-4)

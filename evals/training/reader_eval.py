@@ -13,7 +13,6 @@ import argparse
 import json
 import statistics
 import time
-from functools import lru_cache
 from pathlib import Path
 
 from bot.reader import MODEL_DIR, OnnxReader, export_folder, load_tokenizer
@@ -50,69 +49,77 @@ def median_ms(action, runs: int) -> float:
     return statistics.median(times) * 1000
 
 
+def measure_quality(readers, held, dev) -> dict:
+    """Held-out and dev scores of each variant, at thresholds chosen on the held-out articles."""
+    variants = {}
+    for variant, reader in readers.items():
+        print(f"{variant}: reading the held-out articles and the dev sample …", flush=True)
+        on_held, on_dev = evaluate(reader, *held), evaluate(reader, *dev)
+        points = []
+        for target in FALSE_DECLINES:
+            threshold = threshold_for(on_held, target)
+            declined, falsely = on_dev.declined(threshold)
+            held_declined, held_falsely = on_held.declined(threshold)
+            points.append({
+                "target_false_declines": target, "threshold": round(threshold, 3),
+                "held_out": {"impossible_declined": held_declined, "answerable_declined": held_falsely},
+                "dev": {"impossible_declined": declined, "answerable_declined": falsely,
+                        "answerable_f1": on_dev.end_to_end_f1(threshold)},
+            })  # fmt: skip
+        variants[variant] = {
+            "held_out": {"oracle_exact": on_held.oracle_exact, "oracle_f1": on_held.oracle_f1},
+            "dev": {"oracle_exact": on_dev.oracle_exact, "oracle_f1": on_dev.oracle_f1,
+                    "retrieval_hits": on_dev.retrieval_hits, "answerable": len(on_dev.answerable_margins),
+                    "impossible": len(on_dev.impossible_margins)},
+            "trade_off": points,
+        }  # fmt: skip
+    return variants
+
+
+def measure_latency(readers, encoder, paragraphs, question: str, runs: int) -> dict:
+    """Median ms of one query embedding and of `read()` on 1, 2 and 4 windows of ~70 tokens, same run."""
+    tokenizer = load_tokenizer(next(iter(readers.values())).folder / "tokenizer.json", 512)
+    windows = latency_windows(paragraphs, tokenizer, question)
+    latency = {"query_embedding": median_ms(lambda i=0: encoder._encode_one(f"{question} ({i})"), runs)}
+    for variant, reader in readers.items():
+        for n in (1, 2, 4):
+            latency[f"read_{variant}_{n}"] = median_ms(lambda i=0, r=reader, n=n: r.read(question, windows[:n]), runs)
+    latency = {k: round(v, 2) for k, v in latency.items()}
+    return {"ms": latency, "window_tokens": [len(tokenizer.encode(question, w).ids) for w in windows]}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="record threshold and int8 choice in config.json")
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the adapter and config to measure")
     parser.add_argument("--runs", type=int, default=30, help="timed runs per latency figure")
+    parser.add_argument("--latency-only", action="store_true", help="only the latency figures")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "evals" / "out" / "reader-eval.json")
     args = parser.parse_args(argv)
     go_offline()
     settings = Settings()
-    lazy = bundled_embedder(settings.model_sha256)
-    encoder = load_or_export(settings.cache_dir, lazy)
+    encoder = load_or_export(settings.cache_dir, bundled_embedder(settings.model_sha256))
     if encoder is None:
         raise SystemExit("the ONNX query encoder could not be exported (see the warning above)")
-    embed = lru_cache(maxsize=1)(lambda: encoder)
     OnnxReader.load(settings.cache_dir, settings.model_sha256, progress=True, model_dir=args.model_dir)
     folder = export_folder(settings.cache_dir, settings.model_sha256, args.model_dir)
     readers = {q: OnnxReader(folder, quantized=q == "int8", model_dir=args.model_dir) for q in ("fp32", "int8")}
-
-    held_p, held_q = load_squad(TRAIN_FILE, titles=HELD_OUT_TITLES)
     dev_p, dev_q = load_squad(DEV_FILE)
-    held_vectors = cached_embeddings("held-out", held_p, held_q, embed)
-    dev_vectors = cached_embeddings("dev", dev_p, dev_q, embed)
-    report: dict = {"held_out_titles": list(HELD_OUT_TITLES), "variants": {}}
-    for variant, reader in readers.items():
-        print(f"{variant}: reading the held-out articles and the dev sample …", flush=True)
-        held = evaluate(reader, held_p, held_q, *held_vectors)
-        dev = evaluate(reader, dev_p, dev_q, *dev_vectors)
-        points = []
-        for target in FALSE_DECLINES:
-            threshold = threshold_for(held, target)
-            declined, falsely = dev.declined(threshold)
-            held_declined, held_falsely = held.declined(threshold)
-            points.append({
-                "target_false_declines": target, "threshold": round(threshold, 3),
-                "held_out": {"impossible_declined": held_declined, "answerable_declined": held_falsely},
-                "dev": {"impossible_declined": declined, "answerable_declined": falsely,
-                        "answerable_f1": dev.end_to_end_f1(threshold)},
-            })  # fmt: skip
-        report["variants"][variant] = {
-            "held_out": {"oracle_exact": held.oracle_exact, "oracle_f1": held.oracle_f1},
-            "dev": {"oracle_exact": dev.oracle_exact, "oracle_f1": dev.oracle_f1,
-                    "retrieval_hits": dev.retrieval_hits, "answerable": len(dev.answerable_margins),
-                    "impossible": len(dev.impossible_margins)},
-            "trade_off": points,
-        }  # fmt: skip
-
-    tokenizer = load_tokenizer(folder / "tokenizer.json", 512)
-    question = dev_q[0].text
-    windows = latency_windows(dev_p, tokenizer, question)
-    latency = {"query_embedding": median_ms(lambda i=0: encoder._encode_one(f"{question} ({i})"), args.runs)}
-    for variant, reader in readers.items():
-        for n in (1, 2, 4):
-            latency[f"read_{variant}_{n}"] = median_ms(
-                lambda i=0, r=reader, n=n: r.read(question, windows[:n]), args.runs
-            )
-    report["latency_ms"] = {k: round(v, 2) for k, v in latency.items()}
-    report["window_tokens"] = [len(tokenizer.encode(question, w).ids) for w in windows]
+    latency = measure_latency(readers, encoder, dev_p, dev_q[0].text, args.runs)
+    if args.latency_only:
+        print(json.dumps(latency, indent=2))
+        return
+    held_p, held_q = load_squad(TRAIN_FILE, titles=HELD_OUT_TITLES)
+    embed = lambda: encoder  # noqa: E731
+    held = (held_p, held_q, *cached_embeddings("held-out", held_p, held_q, embed))
+    dev = (dev_p, dev_q, *cached_embeddings("dev", dev_p, dev_q, embed))
+    report = {"held_out_titles": list(HELD_OUT_TITLES), "variants": measure_quality(readers, held, dev), **latency}
 
     # int8 when, on the held-out articles, it costs at most 1 point of F1 and 2 of declines, and is faster.
     fp32, int8 = (report["variants"][v] for v in ("fp32", "int8"))
     f1_drop = fp32["held_out"]["oracle_f1"] - int8["held_out"]["oracle_f1"]
     declines = [v["trade_off"][1]["held_out"]["impossible_declined"] for v in (fp32, int8)]
-    faster = latency["read_int8_4"] < latency["read_fp32_4"]
+    faster = latency["ms"]["read_int8_4"] < latency["ms"]["read_fp32_4"]
     quantized = f1_drop <= 0.01 and declines[0] - declines[1] <= 0.02 and faster
     chosen = report["variants"]["int8" if quantized else "fp32"]
     report["chosen"] = {"quantized": quantized, "null_threshold": chosen["trade_off"][1]["threshold"]}
