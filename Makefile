@@ -47,11 +47,9 @@ bench: setup
 	$(PY) -m evals.bench
 
 # Retrain the extractive reader (bot/models/reader/), then measure and calibrate it (see its MODEL_CARD.md).
-# One pass over the pairs in two stages, each short enough for a shared 2-core machine.
 train: setup
 	$(PY) -m pip install --quiet -e '.[dev,train]'
-	$(PY) -m evals.training.reader --limit 5000         # stage 1: a random 5,000 of the ~9,300 pairs
-	$(PY) -m evals.training.reader --limit 5000 --rest  # stage 2: the other pairs, from stage 1's adapter
+	$(PY) -m evals.training.reader
 	$(PY) -m evals.training.reader_eval --write
 
 lint: setup

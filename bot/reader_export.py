@@ -100,9 +100,15 @@ def _export_into(building: Path, model, model_dir: Path, say) -> None:
         quantize_dynamic(building / "model.onnx", building / "model.int8.onnx", weight_type=QuantType.QInt8)
     finally:
         logging.disable(logging.NOTSET)
-    for quantized, tolerance in ((False, 1e-3), (True, 1.5)):
-        reader = OnnxReader(building, quantized=quantized, model_dir=model_dir)
-        got = reader._session.run(None, {k: v.numpy() for k, v in inputs.items()})
-        gap = max(float(np.max(np.abs(g - r))) for g, r in zip(got, reference, strict=True))
-        if gap > tolerance:
-            raise RuntimeError(f"reader export (int8={quantized}) disagrees with torch: logit gap {gap:.4f}")
+    # fp32 must match torch; int8 only approximates it, so this only catches a broken graph (its
+    # quality is measured separately by `evals/training/reader_eval.py`).
+    feed_np = {k: v.numpy() for k, v in inputs.items()}
+    real = feed_np["attention_mask"].astype(bool)
+    for quantized in (False, True):
+        got = OnnxReader(building, quantized=quantized, model_dir=model_dir)._session.run(None, feed_np)
+        gap = max(float(np.max(np.abs(g - r)[real])) for g, r in zip(got, reference, strict=True))
+        agreement = min(float(np.corrcoef(g[real], r[real])[0, 1]) for g, r in zip(got, reference, strict=True))
+        if (gap > 1e-3) if not quantized else (agreement < 0.9):
+            raise RuntimeError(
+                f"reader export (int8={quantized}) disagrees with torch: gap {gap:.4f}, r {agreement:.4f}"
+            )

@@ -102,8 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=128, help="token budget of training pairs")
-    parser.add_argument("--limit", type=int, default=0, help="train on a random N of the pairs (one stage)")
-    parser.add_argument("--rest", action="store_true", help="train on the pairs --limit left out, from --out's adapter")
+    parser.add_argument("--limit", type=int, default=0, help="use only N random pairs (quick runs)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     args = parser.parse_args(argv)
@@ -139,12 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     held_vectors = cached_embeddings("held-out", held_p, held_q, embedder)
     examples = training_examples(train_p, train_q, *train_vectors, fits, seed=args.seed)
     rng = random.Random(args.seed)
-    if args.limit:  # one stage (a run on a shared machine is cut into stages): part of the pairs
-        chosen = rng.sample(range(len(examples)), min(args.limit, len(examples)))
-        if args.rest:
-            left_out = set(range(len(examples))) - set(chosen)
-            chosen = sorted(left_out)
-        examples = [examples[i] for i in chosen]
+    if args.limit:  # a quick run: fewer pairs, and a quarter as many held-out questions
+        examples = [examples[i] for i in rng.sample(range(len(examples)), min(args.limit, len(examples)))]
         keep = sorted(rng.sample(range(len(held_q)), min(args.limit // 4, len(held_q))))
         held_q, held_vectors = [held_q[i] for i in keep], (held_vectors[0], held_vectors[1][keep])
     rows = labelled(examples, tokenizer)
@@ -157,15 +152,6 @@ def main(argv: list[str] | None = None) -> None:
         target_modules=["query", "key", "value", "dense"], modules_to_save=["qa_outputs"],
     )  # fmt: skip
     model = get_peft_model(model, lora)
-    if args.rest:  # continue from the first stage's adapter
-        from safetensors.torch import load_file
-
-        saved = load_file(str(args.out / "adapter.safetensors"))
-        with torch.no_grad():
-            for name, tensor in model.state_dict().items():
-                if (ours := saved_name(name)) in saved:
-                    tensor.copy_(saved.pop(ours).float())
-        assert not saved, f"adapter tensors not loaded: {sorted(saved)[:3]}"
     trainable = [p for p in model.parameters() if p.requires_grad]
     say(f"{args.layers} layers, LoRA rank {args.rank}: {sum(p.numel() for p in trainable):,} trainable parameters")
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
