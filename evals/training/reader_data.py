@@ -51,7 +51,7 @@ class Paragraph:
 class Question:
     id: str
     text: str
-    answers: tuple[str, ...]  # every gold answer text ('' none when impossible)
+    answers: tuple[str, ...]  # every gold answer text; empty when impossible
     start: int  # char span of the first gold answer in its paragraph; -1 when impossible
     end: int
     paragraph: int  # index into the paragraph list
