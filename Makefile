@@ -66,6 +66,18 @@ llm-server: setup
 bench-scale: setup
 	$(PY) -m evals.bench_scale
 
+# Retrain every model the answer path ships in bot/models/ (each prints what it scores on data it did
+# not see): the extractive reader, then the question models, the sentence ranker, the answer-or-decline
+# calibration, and the conversation's topic-switch margin.
+train: setup
+	$(PY) -m pip install --quiet -e '.[dev,train]'
+	$(PY) -m evals.training.reader
+	$(PY) -m evals.training.reader_eval --write
+	$(PY) -m evals.training.analysis
+	$(PY) -m evals.training.ranker
+	$(PY) -m evals.training.calibrate
+	$(PY) -m evals.training.conversation
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
