@@ -1,6 +1,7 @@
-"""Compose the `Answer`: decide with one calibrated score whether the articles hold the answer, then
-lead with the short answer the reader found (a date, name or number) and quote the sentence that
-holds it verbatim with its `[n]` marker; or decline with a typed reason and say what the articles cover.
+"""Compose the `Answer`: decide with one calibrated score which read window answers the question, and
+whether any does; then lead with the short answer the reader found in it (a date, name or number)
+and quote the sentence verbatim with its `[n]` marker; or decline with a typed reason and say what
+the articles cover.
 
 The score is a logistic model over the ranker's and the reader's outputs, trained and thresholded on
 a calibration split by `make train` (`evals/training/calibrate.py`); the reason only describes the
@@ -92,14 +93,15 @@ class AnswerComposer:
         query: str,
         verdict: Verdict,
         index: SearchIndex,
-        rows_of_span: list[int],
+        rows: list[int],
         retrieved: list[RetrievedChunk],
+        span_trusted: bool,
     ) -> Answer:
-        """The `Answer` for a verdict to answer (`rows_of_span`: the sentences to quote)."""
+        """The `Answer` for a verdict to answer: quote `rows`, lead with the span when it is trusted."""
         reading = verdict.reading
-        text, citations = cite(rows_of_span, index, retrieved)
+        text, citations = cite(rows, index, retrieved)
         short = ""
-        if reading is not None and reading.has_span:
+        if reading is not None and span_trusted:
             article = index.article_texts[index.sentences.article_ids[reading.candidate.row]]
             short = article[reading.start : reading.end]
             quotes = " ".join(c.quote for c in citations)

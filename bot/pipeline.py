@@ -129,11 +129,10 @@ class AnswerPath:
         for reading, within in probes:
             # A joined reading searches with the question before it, but its sentences are judged against
             # the question as asked: the earlier question's words must not pull back the earlier answer.
-            judge = reading.shown or (p.analysis.text if reading.uses_history else reading.query)
-            vector = None if judge == reading.query else self.encoder.embed_query_vector(judge)
-            retrieval = p.index.retriever.retrieve(
-                reading.query, p.focus, within=within, language=language, judged_by=vector
-            )
+            judge = search.spelled_out(reading.shown or (p.analysis.text if reading.uses_history else reading.query))
+            query = search.spelled_out(reading.query)
+            vector = None if judge == query else self.encoder.embed_query_vector(judge)
+            retrieval = p.index.retriever.retrieve(query, p.focus, within=within, language=language, judged_by=vector)
             candidates = self.ranker.rank(tokenize(judge, language), retrieval, search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
@@ -177,7 +176,8 @@ class AnswerPath:
         if verdict.reason is not None:
             return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
         rows = self.reader.rows_of_span(verdict.reading, search)
-        return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved)
+        trusted = self.reader.trusts(verdict.reading)
+        return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved, trusted)
 
 
 def retrieved_chunk(index: SearchIndex, chunk_index: int, score: float) -> RetrievedChunk:

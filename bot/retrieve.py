@@ -38,6 +38,7 @@ class SearchIndex:
     article_texts: dict[str, str]
     rows_of_chunk: list[list[int]] = field(default_factory=list)  # chunk index → its sentence rows
     chunk_position: dict[str, int] = field(default_factory=dict)  # chunk id → index in `chunks`
+    acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name the articles spell out
     _row_of_text: dict[str, int] | None = None
     _article_rows: dict[str, range] | None = None
     _chunks_of: dict[str, list[int]] | None = None
@@ -69,7 +70,18 @@ class SearchIndex:
             article_texts=snapshot.article_texts(),
             rows_of_chunk=snapshot.rows_of_chunk(),
             chunk_position=snapshot.chunk_position,
+            acronyms=snapshot.acronyms(),
         )
+
+    def spelled_out(self, query: str) -> str:
+        """The query with each acronym the articles spell out followed by its name, for searching:
+        "What does IDSEA stand for?" → "What does IDSEA (International … Association) stand for?"."""
+
+        def spell(match: re.Match) -> str:
+            name = self.acronyms.get(match.group(0).lower(), "")
+            return f"{match.group(0)} ({name})" if name and name.lower() not in query.lower() else match.group(0)
+
+        return re.sub(r"\b[^\W\d_]{2,8}\b", spell, query) if self.acronyms else query
 
     def idf_of(self, token: str) -> float:
         """IDF of a token; unseen tokens get the highest IDF (they are rare by definition)."""

@@ -1,5 +1,6 @@
 """Everything the index derives from one article's text, before embedding: its chunks, sentences
-(with pages when the article has them), search tokens and spellings.
+(with pages when the article has them, and the context of each: `index/structure.py`), search
+tokens, spellings and acronyms.
 
 Computed once per article at index time (cheap: no model) and merged into the snapshot; the texts to
 embed come from here too. Tokens come from `index.lexical.tokenize`, the same as questions get.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from index.chunking import split_into_chunks, split_into_sentences
 from index.lexical import tokenize, words
+from index.structure import acronyms, sentence_contexts
 from index.types import Chunk
 from knowledge.types import Article
 
@@ -31,10 +33,18 @@ class ArticleRecords:
     sentence_pages: list[int]  # 1-based page per sentence, 0 when the article has no pages
     chunk_rows: list[tuple[int, int]]  # per chunk: [first, end) of the sentences it overlaps
     chunk_tokens: list[list[str]]  # per chunk, with repeats (BM25 term frequencies)
-    sentence_tokens: list[list[str]]  # per sentence, distinct and sorted
+    sentence_tokens: list[list[str]]  # per sentence with its context, distinct and sorted
+    sentence_contexts: list[str]  # what each sentence leans on: its list label, its introduction
+    acronyms: dict[str, str]  # lower-case acronym → the name the article spells out
 
     def texts_to_embed(self) -> list[str]:
-        return [c.text for c in self.chunks] + [self.article.text[s:e] for s, e in self.sentence_spans]
+        """Chunks, then sentences: each sentence with its context, so "Thailand is providing …" in the
+        line "Chang’e 8: …" is embedded as being about Chang’e 8 (the quote stays the sentence alone)."""
+        sentences = [
+            f"{context} {self.article.text[s:e]}" if context else self.article.text[s:e]
+            for context, (s, e) in zip(self.sentence_contexts, self.sentence_spans, strict=True)
+        ]
+        return [c.text for c in self.chunks] + sentences
 
 
 def derive_records(article: Article, chunk_size: int, chunk_overlap: int) -> ArticleRecords:
@@ -49,6 +59,7 @@ def derive_records(article: Article, chunk_size: int, chunk_overlap: int) -> Art
     chunk_rows = [(bisect.bisect_right(ends, c.start), bisect.bisect_left(starts, c.end)) for c in chunks]
     pages = [int(article.page_of(s) or 0) for s, _ in spans]
     language = article.language  # words are stemmed in the article's own language
+    contexts = sentence_contexts(article.text, spans)
     return ArticleRecords(
         article=article,
         chunks=chunks,
@@ -56,7 +67,12 @@ def derive_records(article: Article, chunk_size: int, chunk_overlap: int) -> Art
         sentence_pages=pages,
         chunk_rows=chunk_rows,
         chunk_tokens=[tokenize(f"{c.title}\n{c.text}", language) for c in chunks],
-        sentence_tokens=[sorted(set(tokenize(article.text[s:e], language))) for s, e in spans],
+        sentence_tokens=[
+            sorted(set(tokenize(f"{context} {article.text[s:e]}", language)))
+            for context, (s, e) in zip(contexts, spans, strict=True)
+        ],
+        sentence_contexts=contexts,
+        acronyms=acronyms(article.text),
     )
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from index.records import ArticleRecords, most_common_spellings, spelling_counts
 from index.types import Chunk, SentenceTable
 from knowledge.types import Article
 
-FORMAT = 1
+FORMAT = 2  # 2: sentence contexts in the tokens and vectors, acronyms per article
 
 
 class SnapshotError(RuntimeError):
@@ -46,6 +46,7 @@ class ArticleEntry:
     metadata: dict
     chunk_rows: tuple[int, int]
     sentence_rows: tuple[int, int]
+    acronyms: dict = field(default_factory=dict)  # lower-case acronym → the name the article spells out
 
     @property
     def chunk_count(self) -> int:
@@ -230,6 +231,14 @@ class Snapshot:
         """Normalised word → its most common spelling in the articles."""
         return self._spellings
 
+    def acronyms(self) -> dict[str, str]:
+        """Lower-case acronym → the name the articles spell out (the first article's, when two differ)."""
+        found: dict[str, str] = {}
+        for entry in self.entries:
+            for acronym, name in entry.acronyms.items():
+                found.setdefault(acronym, name)
+        return found
+
     # --- dense search over chunk vectors ------------------------------------------------------
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The `k` chunks nearest a unit vector, exactly: (chunk id, cosine similarity), best first."""
@@ -321,6 +330,7 @@ def write_snapshot(
                 "path": str(article.path) if article.path else "",
                 "hash": article.content_hash,
                 "metadata": json.loads(json.dumps(article.metadata, default=str)),
+                "acronyms": records.acronyms,
             }
             text = article.text
         else:

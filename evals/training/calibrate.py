@@ -17,8 +17,15 @@ import numpy as np
 from bot.compose import CALIBRATION_FEATURES, calibration_features
 from bot.rank import MODELS, LinearModel, SentenceRanker
 from bot.read import PassageReader
-from evals.metrics import squad_scores
-from evals.training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, Corpus, GoldQuestion, open_corpus
+from evals.training.corpus import (
+    CALIBRATION_ARTICLES,
+    DEV_FILE,
+    TRAIN_FILE,
+    Corpus,
+    GoldQuestion,
+    holds_answer,
+    open_corpus,
+)
 from index.lexical import tokenize
 
 MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a margin
@@ -42,20 +49,11 @@ def readings_of(corpus: Corpus, question: GoldQuestion, reader: PassageReader):
     return reader.read(question.text, candidates, corpus.index)
 
 
-def is_right(reading, question: GoldQuestion, corpus: Corpus) -> bool:
-    """The reading's span matches a gold answer (F1 ≥ 0.5); without a span, its sentence holds one."""
+def is_right(reading, question: GoldQuestion, corpus: Corpus, reader: PassageReader) -> bool:
+    """The sentences the bot would quote for this reading hold a gold answer."""
     if question.impossible:
         return False
-    index = corpus.index
-    if reading.has_span:
-        text = index.article_texts[question.article_id][reading.start : reading.end]
-        return (
-            index.sentences.article_ids[reading.candidate.row] == question.article_id
-            and squad_scores(list(question.answers), text)[1] >= 0.5
-        )
-    start, end = index.sentences.spans[reading.candidate.row]
-    same = index.sentences.article_ids[reading.candidate.row] == question.article_id
-    return same and any(start <= a and b <= end for a, b in question.spans)
+    return any(holds_answer(row, question, corpus.index) for row in reader.rows_of_span(reading, corpus.index))
 
 
 def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader):
@@ -64,7 +62,7 @@ def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader):
     for question in questions:
         readings = readings_of(corpus, question, reader)
         feats = np.asarray([calibration_features(r) for r in readings]).reshape(-1, len(CALIBRATION_FEATURES))
-        rows.append((question, feats, np.array([is_right(r, question, corpus) for r in readings], dtype=bool)))
+        rows.append((question, feats, np.array([is_right(r, question, corpus, reader) for r in readings], dtype=bool)))
     return rows
 
 
@@ -73,7 +71,7 @@ def decisions(model: LinearModel, rows, threshold: float) -> dict[str, float]:
     declined_impossible = refused = right = answerable = impossible = 0
     for question, feats, labels in rows:
         best = model.probability(feats) if len(feats) else np.zeros(1)
-        answered = len(feats) and best.max() >= threshold
+        answered = len(feats) and best.max() >= threshold  # the most confident reading decides
         if question.impossible:
             impossible += 1
             declined_impossible += not answered
