@@ -26,6 +26,7 @@ from knowledge.settings import BUNDLED_MODEL_SHA256
 
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
 MAX_QUESTION_TOKENS = 64  # longer questions are cut, so the window keeps its room
+MAX_QUESTION_CHARS = 200  # a first cut, below the tokenizer's budget of 256
 CHECK_SAMPLES = [  # export check: the ONNX logits must match torch on these
     ("When did the mission launch?", "The probe was launched on 3 May 2024. It landed a month later."),
     ("Who leads the laboratory?", "Its director, Wang Li, said the lab would open in Hefei, Anhui, next year."),
@@ -81,6 +82,9 @@ def load_tokenizer(path: Path, max_length: int):
 
 def encode_pairs(tokenizer, question: str, windows: Sequence[str]) -> list:
     """`[CLS] question [SEP] window [SEP]` encodings, one per window; offsets index each window."""
+    # A word piece spans at least one character, so this cut keeps the question alone under the token
+    # budget (the tokenizer refuses to encode a lone sequence longer than it), then the exact cut follows.
+    question = question[:MAX_QUESTION_CHARS]
     ids = tokenizer.encode(question, add_special_tokens=False)
     if len(ids.ids) > MAX_QUESTION_TOKENS:
         question = question[: ids.offsets[MAX_QUESTION_TOKENS - 1][1]]

@@ -93,6 +93,13 @@ def test_bad_input_is_refused_clearly(reader):
     assert empty.score == float("-inf") and empty.null_score > empty.score
 
 
+@pytest.mark.parametrize("question", ["Where is it? " + "please " * 600, "合" * 3000])
+def test_a_question_of_any_length_is_read(reader, question):
+    window = "The association is set to be located in Hefei."
+    (prediction,) = reader.read(question, [window])
+    assert 0 <= prediction.start <= prediction.end <= len(window)
+
+
 def test_export_is_cached_and_reused(reader_cache, monkeypatch):
     folder = export_folder(reader_cache, BUNDLED_MODEL_SHA256)
     stamp = (folder / "model.onnx").stat().st_mtime_ns

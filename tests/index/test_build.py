@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from conftest import Index, write_articles
+from sample_index import Index, write_articles
 
 from index.build import index_signature
 from index.folder import IndexFolder

@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from conftest import ARTICLES, write_articles
+from sample_index import ARTICLES, write_articles
 
 from bot import Bot
 from knowledge.settings import PROJECT_ROOT, Settings

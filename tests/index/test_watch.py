@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLES, write_articles
+from sample_index import ARTICLES, write_articles
 
 from bot import Bot
 from index.folder import IndexFolder

@@ -1,0 +1,38 @@
+"""Helpers for the index tests: a folder of small articles and a sync over a real index folder."""
+
+from __future__ import annotations
+
+from index.build import sync_index
+from index.folder import IndexFolder
+from index.store import StoreLocation
+from knowledge import load_articles
+
+ARTICLES = {
+    "alpha.txt": "Alpha\n\nThe Alpha rover landed in 2021 near the crater Jezero. It found ice under the dust.\n",
+    "beta.txt": "Beta\n\nThe Beta orbiter mapped the poles of Mars. Its camera was built in Sweden.\n",
+    "gamma.md": "---\ntitle: Gamma\n---\nThe Gamma probe flew past Venus in 2019.\n\nIt measured the clouds.\n",
+}
+
+
+def write_articles(folder, articles=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (articles or ARTICLES).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+class Index:
+    """An index folder in tmp_path with an embedded store: `index.sync(knowledge)`."""
+
+    def __init__(self, path, embedder):
+        self.folder = IndexFolder(path)
+        self.location = StoreLocation(self.folder.chroma_path)
+        self.embedder = embedder
+
+    def sync(self, knowledge, **options):
+        return sync_index(load_articles(knowledge), self.folder, self.location, self.embedder, **options)
+
+    def store(self):
+        from index.build import index_signature
+
+        return self.location.open(index_signature(self.embedder, 700, 150))
