@@ -23,7 +23,18 @@ from bot.stages import AnswerType, QuestionAnalysis
 from bot.types import AbstainReason, Answer, Citation, RetrievedChunk
 from index.lexical import tokenize
 
-CALIBRATION_FEATURES = ("rank", "margin", "span", "null", "dense", "overlap_window", "missing_idf", "unknown")
+CALIBRATION_FEATURES = (
+    "rank",  # the ranker's probability that the window's sentence holds the answer
+    "margin",  # the reader's span score minus its no-answer score (-10 without a span)
+    "span",
+    "null",
+    "dense",
+    "overlap_window",
+    "missing_idf",
+    "unknown",
+    "names_grounded",  # the least share of a question name's words the sentence (with its context) holds
+    "names_unknown",  # the share of the question's names the articles never use
+)
 MAX_SHORT_WORDS = 12  # a longer span is a clause, not a short answer: the quote says it better
 LEAD_SENTENCES = 3  # an overview quotes an article's opening sentences
 
@@ -37,9 +48,25 @@ class Verdict:
     reason: AbstainReason | None
 
 
-def calibration_features(reading: Reading) -> tuple[float, ...]:
-    """The `CALIBRATION_FEATURES` of one reading."""
+def name_tokens(names: list[str], index: SearchIndex, language: str = "en") -> list[list[frozenset[str]]]:
+    """Each question name's search tokens, and those of the name it abbreviates ("IDSEA" → "International
+    … Association"): either spelling grounds it."""
+    found = []
+    for name in names:
+        spellings = [frozenset(tokenize(name, language))]
+        if full := index.acronyms.get(name.lower()):
+            spellings.append(frozenset(tokenize(full, language)))
+        if spellings[0]:
+            found.append(spellings)
+    return found
+
+
+def calibration_features(reading: Reading, names: list[list[frozenset[str]]], index: SearchIndex) -> tuple[float, ...]:
+    """The `CALIBRATION_FEATURES` of one reading; `names` from `name_tokens`."""
     c = reading.candidate
+    held = index.sentence_tokens[c.row]  # the sentence's words with its context (label, introduction)
+    grounded = min((max(len(s & held) / len(s) for s in spellings) for spellings in names), default=1.0)
+    unknown = sum(1 for spellings in names if not any(t in index.idf for s in spellings for t in s))
     return (
         c.score,
         reading.margin if reading.has_span else -10.0,
@@ -49,6 +76,8 @@ def calibration_features(reading: Reading) -> tuple[float, ...]:
         c.feature("overlap_window"),
         c.feature("missing_idf"),
         c.feature("unknown"),
+        grounded,
+        unknown / len(names) if names else 0.0,
     )
 
 
@@ -56,11 +85,17 @@ class AnswerComposer:
     """Decides and writes answers. Two calibrated scores, each with its threshold: one over the
     reader's spans (English questions: the reader learned English) and one over sentences alone."""
 
-    def __init__(self, with_reader: tuple[LinearModel, float], sentences_only: tuple[LinearModel, float]):
+    def __init__(
+        self,
+        with_reader: tuple[LinearModel, float],
+        sentences_only: tuple[LinearModel, float],
+        lead_margin: float = float("inf"),
+    ):
         for model, _ in (with_reader, sentences_only):
             if tuple(model.names) != CALIBRATION_FEATURES:
                 raise ValueError("calibrator features do not match: run `make train`")
         self.with_reader, self.sentences_only = with_reader, sentences_only
+        self.lead_margin = lead_margin  # the reader's margin above which its span is led with
 
     @classmethod
     def bundled(cls, threshold: float | None = None) -> AnswerComposer:
@@ -72,20 +107,25 @@ class AnswerComposer:
             calibrated = json.loads(path.read_text(encoding="utf-8"))["threshold"]
             return LinearModel.load(path), calibrated if threshold is None else threshold
 
-        return cls(load("calibrator.json"), load("calibrator-sentences.json"))
+        lead = json.loads((MODELS / "calibrator.json").read_text(encoding="utf-8")).get("lead_margin", float("inf"))
+        return cls(load("calibrator.json"), load("calibrator-sentences.json"), lead)
 
-    def decide(self, readings: list[Reading], query: str, index: SearchIndex, known_words: frozenset[str]) -> Verdict:
-        """Answer from the most confident reading, or decline with the reason that describes why."""
+    def decide(
+        self, readings: list[Reading], query: str, names: list[str], index: SearchIndex, known_words: frozenset[str]
+    ) -> Verdict:
+        """Answer from the most confident reading, or decline with the reason that describes why;
+        `names`: the names the question mentions."""
         if not readings:
             return Verdict(0.0, None, AbstainReason.OFF_TOPIC)
         read = any(r.span_score or r.null_score for r in readings)
         model, threshold = self.with_reader if read else self.sentences_only
-        scores = model.probability(np.asarray([calibration_features(r) for r in readings]))
+        tokens = name_tokens(names, index)
+        scores = model.probability(np.asarray([calibration_features(r, tokens, index) for r in readings]))
         best = int(np.argmax(scores))
         confidence, reading = float(scores[best]), readings[best]
         if confidence >= threshold:
             return Verdict(confidence, reading, None)
-        return Verdict(confidence, reading, _reason(query, reading, index, known_words))
+        return Verdict(confidence, reading, _reason(query, reading, index, known_words, tokens))
 
     def compose(
         self,
@@ -95,18 +135,21 @@ class AnswerComposer:
         index: SearchIndex,
         rows: list[int],
         retrieved: list[RetrievedChunk],
-        span_trusted: bool,
     ) -> Answer:
-        """The `Answer` for a verdict to answer: quote `rows`, lead with the span when it is trusted."""
+        """The `Answer` for a verdict to answer: quote `rows`, and lead with the reader's span when its
+        margin says it is right at least 70% of the time (calibrated: `evals/training/calibrate.py`)."""
         reading = verdict.reading
         text, citations = cite(rows, index, retrieved)
         short = ""
-        if reading is not None and span_trusted:
-            article = index.article_texts[index.sentences.article_ids[reading.candidate.row]]
-            short = article[reading.start : reading.end]
-            quotes = " ".join(c.quote for c in citations)
-            if _worth_leading(short, quotes, analysis):
-                text = f"{escape_markers(short)} [1]\n\n{text}"
+        if reading is not None and reading.has_span and reading.margin >= self.lead_margin:
+            article_id = index.sentences.article_ids[reading.candidate.row]
+            span = index.article_texts[article_id][reading.start : reading.end]
+            holder = next(
+                (c for c in citations if c.article_id == article_id and c.start <= reading.start < c.end), None
+            )
+            if holder is not None and _worth_leading(span, " ".join(c.quote for c in citations), analysis):
+                short = span
+                text = f"{escape_markers(short)} [{holder.number}]\n\n{text}"
         return Answer(
             text=text,
             citations=citations,
@@ -187,7 +230,9 @@ def _worth_leading(short: str, quotes: str, analysis: QuestionAnalysis) -> bool:
     )
 
 
-def _reason(query: str, reading: Reading, index: SearchIndex, known_words: frozenset[str]) -> AbstainReason:
+def _reason(
+    query: str, reading: Reading, index: SearchIndex, known_words: frozenset[str], names: list
+) -> AbstainReason:
     """Describe a decline: gibberish, off the articles' topic, a premise they contradict, or not stated."""
     from index.lexical import words
 
@@ -198,6 +243,7 @@ def _reason(query: str, reading: Reading, index: SearchIndex, known_words: froze
     candidate = reading.candidate
     if candidate.feature("overlap_window") == 0.0 or candidate.feature("unknown") >= 0.5:
         return AbstainReason.OFF_TOPIC
-    if candidate.feature("missing_idf") >= 0.9 and tokenize(query):
+    grounded, unknown = calibration_features(reading, names, index)[-2:]
+    if names and (unknown > 0 or grounded < 0.5):  # a name the articles never use, or not with this
         return AbstainReason.FALSE_PREMISE
     return AbstainReason.NOT_STATED

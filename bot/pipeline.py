@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
-from bot.analyze import LanguageIdentifier, QuestionAnalyzer, has_pronoun, load_models, quotes
+from bot.analyze import LanguageIdentifier, QuestionAnalyzer, find_names, has_pronoun, load_models, quotes
 from bot.compose import AnswerComposer, cite, declined, overview_rows
 from bot.messages import truncated_note
 from bot.rank import MODELS, Candidate, SentenceRanker
@@ -24,6 +24,8 @@ from bot.spelling import SpellingRepair
 from bot.stages import Intent, QuestionAnalysis, Rewrite, Role, Turn
 from bot.types import AbstainReason, Answer, RetrievedChunk
 from index.lexical import tokenize
+
+NEIGHBOUR_SHARE = 0.5  # a neighbour sentence at least half as likely as the quoted one is quoted too
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,12 @@ class Pending:
     answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
 
 
+def open_snapshot(search: SearchIndex, retriever: HybridRetriever, articles, known_words) -> Snapshot:
+    """What answering needs of one opened index (`known_words`: real words spelling repair leaves alone)."""
+    titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
+    return Snapshot(search, retriever, SpellingRepair(search.vocabulary, known_words), titles)
+
+
 class AnswerPath:
     """The stages and their models, built once per Bot. `path.answer(pending) -> Answer`."""
 
@@ -81,11 +89,6 @@ class AnswerPath:
             | RunnableLambda(self._read)
             | RunnableLambda(self._compose)
         )
-
-    def snapshot(self, search: SearchIndex, retriever: HybridRetriever, articles) -> Snapshot:
-        """What answering needs of one opened index."""
-        titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
-        return Snapshot(search, retriever, SpellingRepair(search.vocabulary, self.known_words), titles)
 
     def answer(self, pending: Pending) -> Answer:
         """Run the chain on one question."""
@@ -172,12 +175,25 @@ class AnswerPath:
                 article = search.sentences.article_ids[rows[-1]]
                 text, citations = cite(overview_rows(article, search), search, retrieved)
                 return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
-        verdict = self.composer.decide(p.readings, p.chosen.query, search, self.known_words)
+        names = find_names(p.chosen.shown or p.analysis.text)
+        verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words)
         if verdict.reason is not None:
             return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
-        rows = self.reader.rows_of_span(verdict.reading, search)
-        trusted = self.reader.trusts(verdict.reading)
-        return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved, trusted)
+        rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)
+        return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved)
+
+
+def with_close_neighbours(rows: list[int], candidates: list[Candidate], index: SearchIndex) -> list[int]:
+    """The quoted sentences plus a neighbour in the same paragraph that the ranker rates at least half as
+    likely to hold the answer: the rest of a list line, the sentence a statement continues in."""
+    score = {c.row: c.score for c in candidates}
+    extra = [
+        n
+        for r in rows
+        for n in (r - 1, r + 1)
+        if n not in rows and index.same_line(r, n) and score.get(n, 0.0) >= NEIGHBOUR_SHARE * score.get(r, 0.0)
+    ]
+    return sorted(set(rows) | set(extra))
 
 
 def retrieved_chunk(index: SearchIndex, chunk_index: int, score: float) -> RetrievedChunk:

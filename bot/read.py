@@ -25,7 +25,7 @@ READER_LANGUAGES = frozenset({"en"})  # what the reader was trained on (SQuAD); 
 class SpanReader(Protocol):
     """What a reader model offers (see `bot/reader.py`)."""
 
-    def read(self, question: str, windows: Sequence[str]) -> list: ...
+    def read(self, question: str, windows: Sequence[str], answer_from: Sequence[int] | None = None) -> list: ...
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,9 @@ class PassageReader:
         if self.reader is None or not chosen or language not in READER_LANGUAGES:
             return [Reading(c, rows, 0, 0) for c, rows in chosen]
         texts = [window_text(rows, index) for _, rows in chosen]
-        predictions = self.reader.read(question, [text for text, _ in texts])
+        # The sentence before is context (who "he" is): the answer comes from the candidate's own sentence.
+        own = [index.sentences.spans[c.row][0] - offset for (c, _), (_, offset) in zip(chosen, texts, strict=True)]
+        predictions = self.reader.read(question, [text for text, _ in texts], own)
         return [
             Reading(c, rows, offset + p.start, offset + p.end, float(p.score), float(p.null_score))
             for (c, rows), (_, offset), p in zip(chosen, texts, predictions, strict=True)

@@ -47,7 +47,9 @@ class SpanPrediction:
 class Reader(Protocol):
     """question + windows → one `SpanPrediction` per window, in order."""
 
-    def read(self, question: str, windows: Sequence[str]) -> list[SpanPrediction]: ...
+    def read(
+        self, question: str, windows: Sequence[str], answer_from: Sequence[int] | None = None
+    ) -> list[SpanPrediction]: ...
 
 
 @dataclass(frozen=True)
@@ -104,16 +106,20 @@ def feed(encodings: Sequence) -> dict[str, np.ndarray]:
     return arrays
 
 
-def best_spans(starts, ends, encodings, windows: Sequence[str], max_answer_tokens: int) -> list[SpanPrediction]:
-    """The best valid span per row: window tokens only, not starting or ending on punctuation, at most
-    `max_answer_tokens` long; `score` is -inf when the window has no such token."""
+def best_spans(
+    starts, ends, encodings, windows: Sequence[str], max_answer_tokens: int, answer_from: Sequence[int] | None = None
+) -> list[SpanPrediction]:
+    """The best valid span per row: window tokens only, from the row's `answer_from` character on (the text
+    before it is context), not starting or ending on punctuation, at most `max_answer_tokens` long;
+    `score` is -inf when the window has no such token."""
     predictions = []
+    answer_from = answer_from or [0] * len(windows)
     for row, (encoding, window) in enumerate(zip(encodings, windows, strict=True)):
         s, e = np.asarray(starts[row], np.float64), np.asarray(ends[row], np.float64)
         null = float(s[0] + e[0])
         usable = np.zeros(len(s), dtype=bool)
         for i, (seq, (a, b)) in enumerate(zip(encoding.sequence_ids, encoding.offsets, strict=True)):
-            usable[i] = seq == 1 and not all(_edge(ch) for ch in window[a:b])
+            usable[i] = seq == 1 and a >= answer_from[row] and not all(_edge(ch) for ch in window[a:b])
         if not usable.any():
             predictions.append(SpanPrediction(0, 0, float("-inf"), null))
             continue
@@ -172,8 +178,11 @@ class OnnxReader:
             export(folder, model_sha256, progress, model_dir)
         return cls(folder, model_dir=model_dir)
 
-    def read(self, question: str, windows: Sequence[str]) -> list[SpanPrediction]:
-        """One prediction per window, in order."""
+    def read(
+        self, question: str, windows: Sequence[str], answer_from: Sequence[int] | None = None
+    ) -> list[SpanPrediction]:
+        """One prediction per window, in order; a span starts at or after its window's `answer_from`
+        character (the text before it is context the reader sees but does not answer from)."""
         if not question.strip():
             raise ValueError("question is empty")
         if isinstance(windows, str):
@@ -188,7 +197,7 @@ class OnnxReader:
             outputs = [self._session.run(None, feed(group)) for group in groups]
         starts = [row for out in outputs for row in out[0]]
         ends = [row for out in outputs for row in out[1]]
-        return best_spans(starts, ends, encodings, windows, self.config.max_answer_tokens)
+        return best_spans(starts, ends, encodings, windows, self.config.max_answer_tokens, answer_from)
 
 
 def export_folder(cache_dir: Path, model_sha256: str, model_dir: Path = MODEL_DIR) -> Path:

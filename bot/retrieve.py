@@ -123,6 +123,13 @@ class SearchIndex:
         n = len(self.sentences.ids)
         return 0 <= row < n and 0 <= other < n and self.sentences.article_ids[row] == self.sentences.article_ids[other]
 
+    def same_line(self, row: int, other: int) -> bool:
+        """Both sentences exist, in one article, with no line break between them (one paragraph)."""
+        if not self.same_article(row, other):
+            return False
+        (a, _), (b, _) = sorted((self.sentences.spans[row], self.sentences.spans[other]))
+        return "\n" not in self.article_texts[self.sentences.article_ids[row]][a:b]
+
     def article_rows(self, article_id: str) -> range:
         """The rows of an article's sentences (rows are in article order)."""
         if self._article_rows is None:

@@ -154,7 +154,10 @@ class Bot:
         )
         articles = snapshot.articles()
         summaries = [ArticleSummary(e.id, e.title, e.date, e.chunk_count, e.format, e.pages) for e in snapshot.entries]
-        return _Live(snapshot.version, self.path.snapshot(search, retriever, articles), articles, summaries)
+        from bot.pipeline import open_snapshot
+
+        index = open_snapshot(search, retriever, articles, self.query_encoder.vocabulary())
+        return _Live(snapshot.version, index, articles, summaries)
 
     @property
     def path(self):

@@ -25,7 +25,7 @@ from index.records import ArticleRecords, most_common_spellings, spelling_counts
 from index.types import Chunk, SentenceTable
 from knowledge.types import Article
 
-FORMAT = 2  # 2: sentence contexts in the tokens and vectors, acronyms per article
+FORMAT = 3  # 2: sentence contexts in the tokens and vectors, acronyms per article; 3: and what they point back to
 
 
 class SnapshotError(RuntimeError):

@@ -1,7 +1,8 @@
 """What a sentence means beyond its own words, read off the article's layout at index time: the label
 of a list line ("Chang’e 8: …" for every sentence of that line), the sentence introducing a quote or
-a list ("… stated the following:"), and the acronyms an article spells out ("IDSEA" for the
-International Deep Space Exploration Association, from "(IDSEA)" or from the name's initials).
+a list ("… stated the following:"), the sentence a "The association …" or "He …" points back to, and
+the acronyms an article spells out ("IDSEA" for the International Deep Space Exploration Association,
+from the name's initials).
 
 General typographic conventions, computed once per article; nothing here knows any article.
 """
@@ -12,6 +13,9 @@ import re
 
 MAX_LABEL_WORDS = 8  # "Note 1, on the International Lunar Research Station: …" is a label; a clause is not
 MAX_LIST_LINES = 12  # how far back over labelled lines an introduction ("… as follows:") is looked for
+# A sentence opening with one of these (English closed-class words) points back to the one before it:
+# "The association is set to be located in Hefei" is about what the sentence before names.
+ANAPHORA = frozenset("the this that these those it its they their them he his she her such".split())
 _LABEL = re.compile(r"([^\W\d_][^:\n]{0,90}?):\s")
 _NAME = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|the|de|on)\s+)*[A-Z][\w’'-]*)+")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,7}\b")
@@ -45,8 +49,16 @@ def sentence_contexts(text: str, spans: list[tuple[int, int]]) -> list[str]:
         intro = _introduction(text, spans, line_of, first_of_line, row)
         if intro >= 0:
             parts.insert(0, text[spans[intro][0] : spans[intro][1]])
+        elif row > 0 and line_of[row - 1] == line_of[row] and _points_back(text[start:end]):
+            parts.insert(0, text[spans[row - 1][0] : spans[row - 1][1]])
         contexts.append(" ".join(parts))
     return contexts
+
+
+def _points_back(sentence: str) -> bool:
+    """Does the sentence open with a word that refers to something named before it?"""
+    first = re.match(r"[\W_]*([^\W\d_]+)", sentence)
+    return bool(first) and first.group(1).lower() in ANAPHORA
 
 
 def _introduction(text, spans, line_of, first_of_line, row) -> int:

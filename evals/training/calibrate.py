@@ -14,9 +14,11 @@ import json
 
 import numpy as np
 
-from bot.compose import CALIBRATION_FEATURES, calibration_features
+from bot.analyze import find_names
+from bot.compose import CALIBRATION_FEATURES, calibration_features, name_tokens
 from bot.rank import MODELS, LinearModel, SentenceRanker
 from bot.read import PassageReader
+from evals.metrics import squad_scores
 from evals.training.corpus import (
     CALIBRATION_ARTICLES,
     DEV_FILE,
@@ -29,6 +31,8 @@ from evals.training.corpus import (
 from index.lexical import tokenize
 
 MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a margin
+LEAD_PRECISION = 0.7  # a short answer shown in bold first must be right at least this often
+MIN_LEAD_SPANS = 20  # … measured over at least this many spans
 
 
 def load_reader():
@@ -56,14 +60,36 @@ def is_right(reading, question: GoldQuestion, corpus: Corpus, reader: PassageRea
     return any(holds_answer(row, question, corpus.index) for row in reader.rows_of_span(reading, corpus.index))
 
 
-def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader):
-    """Per question: its readings' features and whether each is right."""
+def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader, spans: list | None = None):
+    """Per question: its readings' features and whether each is right. `spans`, when given, collects
+    (the reader's margin, whether its span is right) for every span of an answerable question."""
     rows = []
     for question in questions:
         readings = readings_of(corpus, question, reader)
-        feats = np.asarray([calibration_features(r) for r in readings]).reshape(-1, len(CALIBRATION_FEATURES))
+        names = name_tokens(find_names(question.text), corpus.index)
+        feats = np.asarray([calibration_features(r, names, corpus.index) for r in readings])
+        feats = feats.reshape(-1, len(CALIBRATION_FEATURES))
         rows.append((question, feats, np.array([is_right(r, question, corpus, reader) for r in readings], dtype=bool)))
+        if spans is not None and not question.impossible:
+            text = corpus.index.article_texts[question.article_id]
+            for r in readings:
+                same = corpus.index.sentences.article_ids[r.candidate.row] == question.article_id
+                if r.has_span:
+                    right = same and squad_scores(list(question.answers), text[r.start : r.end])[1] >= 0.5
+                    spans.append((r.margin, right))
     return rows
+
+
+def lead_margin(spans: list[tuple[float, bool]]) -> float:
+    """The least reader margin above which spans are right at least `LEAD_PRECISION` of the time
+    (a short answer is led with only then); infinity when no margin gets there."""
+    ordered = sorted(spans, key=lambda pair: -pair[0])
+    right, best = 0, float("inf")
+    for seen, (margin, is_right_span) in enumerate(ordered, start=1):
+        right += is_right_span
+        if seen >= MIN_LEAD_SPANS and right / seen >= LEAD_PRECISION:
+            best = margin
+    return best
 
 
 def decisions(model: LinearModel, rows, threshold: float) -> dict[str, float]:
@@ -86,8 +112,9 @@ def decisions(model: LinearModel, rows, threshold: float) -> dict[str, float]:
     }
 
 
-def fit(rows, name: str, about: str, dev_rows) -> dict:
-    """Fit one calibrator on the calibration rows, choose its threshold, save it as `name`."""
+def fit(rows, name: str, about: str, dev_rows, lead: float | None = None) -> dict:
+    """Fit one calibrator on the calibration rows, choose its threshold, save it as `name` (with the
+    reader margin `lead` above which a short answer leads, for the reader's calibrator)."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([f for _, f, _ in rows])
@@ -103,7 +130,9 @@ def fit(rows, name: str, about: str, dev_rows) -> dict:
         "calibration": decisions(model, rows, threshold),
         "dev_sample": decisions(model, dev_rows, threshold),
     }
-    model.save(MODELS / name, threshold=threshold, trained_on=about, scores=report)
+    extra = {} if lead is None else {"lead_margin": lead}
+    report |= extra
+    model.save(MODELS / name, threshold=threshold, trained_on=about, scores=report, **extra)
     return report
 
 
@@ -118,7 +147,10 @@ def main() -> None:
         if name == "calibrator.json" and reader.reader is None:
             print("no reader model: calibrator.json not refitted")
             continue
-        report = fit(table(train, calibration, reader), name, about, table(dev, dev.questions, reader))
+        spans: list[tuple[float, bool]] = []
+        rows = table(train, calibration, reader, spans)
+        lead = lead_margin(spans) if reader.reader is not None else None
+        report = fit(rows, name, about, table(dev, dev.questions, reader), lead)
         print(f"{name}:", json.dumps(report))
 
 
