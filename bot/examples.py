@@ -3,8 +3,9 @@
 Candidates come from the indexed articles themselves: the names they mention more than once
 (capitalised phrases and acronyms), each asked about with one template. The bot answers each; a
 candidate is kept only when it answers (never an abstention) with high confidence, from a body
-sentence rather than the title, and not with the same sentence as a better one. Nothing here knows
-any particular article.
+sentence rather than the title, and not with the same sentence as a better one; those answered with
+high confidence come first, then the others that were answered. Nothing here knows any particular
+article.
 """
 
 from __future__ import annotations
@@ -75,17 +76,18 @@ def candidates(articles) -> Iterator[tuple[str, str]]:
 
 
 def suggest_questions(bot, limit: int = 4, budget_s: float = TIME_BUDGET_S) -> list[str]:
-    """Up to `limit` questions the bot answers with high confidence, best first, spread over articles."""
+    """Up to `limit` questions the bot answers (never declines), those with high confidence first, best
+    first, spread over articles."""
     articles = {a.id: a for a in bot.articles()}
     threshold = bot.abstain_threshold
     began = time.perf_counter()
-    found: list[tuple[float, str, str]] = []  # (confidence, question, article id)
+    found: list[tuple[bool, float, str, str]] = []  # (confident enough, confidence, question, article id)
     seen_quotes: set[tuple[str, int]] = set()
     for article_id, question in candidates(articles.values()):
         if time.perf_counter() - began > budget_s:
             break
         answer = bot.ask(question)
-        if not confident_enough(answer, threshold) or not answer.citations:
+        if answer.abstained or not answer.citations:
             continue
         first = answer.citations[0]
         title_end = len(articles[first.article_id].title) if first.article_id in articles else 0
@@ -93,19 +95,19 @@ def suggest_questions(bot, limit: int = 4, budget_s: float = TIME_BUDGET_S) -> l
         if first.start < title_end or key in seen_quotes:
             continue
         seen_quotes.add(key)
-        found.append((answer.confidence, question, article_id))
+        found.append((confident_enough(answer, threshold), answer.confidence, question, article_id))
     return _spread(sorted(found, reverse=True), limit)
 
 
-def _spread(ranked: list[tuple[float, str, str]], limit: int) -> list[str]:
+def _spread(ranked: list[tuple[bool, float, str, str]], limit: int) -> list[str]:
     """The best questions, at most one per article until every article has had its turn."""
     chosen: list[str] = []
     used: set[str] = set()
-    for _, question, article_id in ranked:
+    for _, _, question, article_id in ranked:
         if article_id not in used and len(chosen) < limit:
             chosen.append(question)
             used.add(article_id)
-    for _, question, _ in ranked:
+    for _, _, question, _ in ranked:
         if question not in chosen and len(chosen) < limit:
             chosen.append(question)
     return chosen

@@ -69,7 +69,7 @@ def test_index_ask_json_and_chat(tmp_path):
 
     chat = dsqa("chat", "--index", index, stdin="What is the Deep Space Exploration Laboratory?\nWho set it up?\n\n")
     assert chat.returncode == 0, chat.stderr
-    assert "understood as: Who set up Deep Space Exploration Laboratory?" in chat.stdout
+    assert "understood as: Who set Deep Space Exploration Laboratory up?" in chat.stdout
     assert "China National Space Administration" in chat.stdout
 
 

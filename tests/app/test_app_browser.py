@@ -55,6 +55,11 @@ def browser():
         browser.close()
 
 
+def marks(locator) -> str:
+    """The highlighted quotes inside an answer or a source card (a card merges an article's passages)."""
+    return " ".join(locator.locator("mark").all_inner_texts())
+
+
 def save_screenshot(page, artifacts: Path, name: str) -> None:
     """A screenshot in test-artifacts/, and in docs/ (shown by the README) when asked to update them."""
     path = artifacts / name
@@ -175,7 +180,7 @@ def test_clicking_1_of_the_first_of_two_answers_shows_the_first_answers_source(n
     chat.ask("Where will it be located?", press_enter=False)
     latest = chat.page.locator("#dsqa-turn-2")
     assert latest.is_visible() and not chat.page.locator("#dsqa-turn-1").is_visible()
-    assert "Hefei" in latest.locator("mark").first.inner_text()
+    assert "Hefei" in marks(latest)
     save_screenshot(chat.page, artifacts, "chat-desktop.png")
 
     chat.bot_messages.first.locator("a.dsqa-cite").first.click()
@@ -186,7 +191,7 @@ def test_clicking_1_of_the_first_of_two_answers_shows_the_first_answers_source(n
     assert "July 7th 2025" in card.locator("mark").first.inner_text()
     chat.last_answer().locator("a.dsqa-cite").first.click()  # and back to the second answer's own source
     chat.page.wait_for_function("document.querySelector('#dsqa-turn-2').hidden === false")
-    assert "Hefei" in chat.page.locator("#dsqa-src-2-0 mark").first.inner_text()
+    assert "Hefei" in marks(chat.page.locator("#dsqa-src-2-0"))
 
 
 def test_a_follow_up_shows_how_it_was_understood(new_chat):
@@ -207,7 +212,7 @@ def test_the_conversation_survives_a_reload_and_past_chats_can_be_opened_and_del
     assert chat.user_messages.all_inner_texts() == ["When will IDSEA launch?", "Where will it be located?"]
     assert "Hefei" in chat.last_answer().inner_text()
     chat.last_answer().locator("a.dsqa-cite").first.click()  # the sources came back too
-    assert "Hefei" in chat.page.locator("#dsqa-src-2-0 mark").first.inner_text()
+    assert "Hefei" in marks(chat.page.locator("#dsqa-src-2-0"))
 
     chat.page.click("#dsqa-new-chat")
     chat.page.wait_for_function("document.querySelectorAll('#dsqa-chat [data-testid=\"bot\"]').length === 0")
@@ -227,12 +232,12 @@ def test_the_conversation_survives_a_reload_and_past_chats_can_be_opened_and_del
 
 def test_the_copy_button_copies_the_answer_with_its_sources(new_chat):
     chat = new_chat(permissions=["clipboard-read", "clipboard-write"])
-    chat.ask("Where will the association be based?")
+    chat.ask("When will IDSEA launch?")
     chat.last_answer().locator("button.dsqa-copy").click()
     chat.page.wait_for_function("document.querySelector('#dsqa-chat button.dsqa-copy').textContent === 'Copied'")
     copied = chat.page.evaluate("navigator.clipboard.readText()")
     text, _, sources = copied.partition("\n\nSources:\n")
-    assert "Hefei" in text and "[1]" in text
+    assert "July 7th 2025" in text and "[1]" in text
     assert sources.startswith("[1] China to Launch International Space Exploration Association (2025-07-01) — “")
 
 
@@ -259,7 +264,7 @@ def test_phone_width_has_no_horizontal_scroll_and_the_sources_are_one_tap_away(n
     intro = chat.page.locator("#dsqa-intro").inner_text()
     assert "on the right" not in intro and "Sources" in intro
     chat.ask("Who won the 1998 football World Cup final?")
-    chat.ask("Where will the association be based?")
+    chat.ask("When will IDSEA launch?")
     width = chat.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width[0] <= width[1], f"horizontal scroll at 390 px: {width}"
     card = chat.page.locator("#dsqa-src-2-0")
@@ -269,7 +274,7 @@ def test_phone_width_has_no_horizontal_scroll_and_the_sources_are_one_tap_away(n
     chat.page.locator("#dsqa-sources-toggle").tap()  # one tap on "Sources" shows the latest answer's …
     chat.page.wait_for_function(DRAWER_OPEN)
     chat.page.wait_for_timeout(300)  # the drawer slides in
-    assert chat.in_view(card) and "Hefei" in card.locator("mark").first.inner_text()
+    assert chat.in_view(card) and "July 7th 2025" in marks(card)
     width = chat.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width[0] <= width[1]
     chat.page.locator("#dsqa-sources .dsqa-drawer-close").tap()
@@ -279,7 +284,7 @@ def test_phone_width_has_no_horizontal_scroll_and_the_sources_are_one_tap_away(n
     chat.last_answer().locator("a.dsqa-cite").first.tap()  # … and one tap on [1] shows that answer's card
     chat.page.wait_for_function(DRAWER_OPEN)
     chat.page.wait_for_timeout(300)
-    assert chat.in_view(card) and "Hefei" in card.locator("mark").first.inner_text()
+    assert chat.in_view(card) and "July 7th 2025" in marks(card)
     save_screenshot(chat.page, artifacts, "chat-phone-sources.png")
 
 
@@ -325,7 +330,7 @@ def test_thumbs_up_appends_the_turn_to_the_feedback_file(new_chat, served_chat):
     chat = new_chat()
     path = served_chat.feedback_path
     before = path.read_text().splitlines() if path.exists() else []
-    chat.ask("Where will the association be based?")
+    chat.ask("When will IDSEA launch?")
     chat.page.locator('#dsqa-chat button[aria-label="Like"]').last.click()
     for _ in range(50):
         lines = path.read_text().splitlines() if path.exists() else []
@@ -334,7 +339,7 @@ def test_thumbs_up_appends_the_turn_to_the_feedback_file(new_chat, served_chat):
         chat.page.wait_for_timeout(100)
     record = json.loads(lines[-1])
     assert record["rating"] == "up"
-    assert record["question"] == "Where will the association be based?"
+    assert record["question"] == "When will IDSEA launch?"
     assert record["citations"] and record["citations"][0]["quote"] in record["answer"]
     assert lines[-1].isascii()  # U+2028 and every other non-ASCII character is escaped
 

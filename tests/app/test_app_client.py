@@ -51,7 +51,7 @@ TOPICS = [
     ("What is the Global South?", "developing countries"),
     ("Who is Wang Zhongmin?", "Wang"),
     ("What did Fu Cong say about outer space?", "Outer space"),
-    ("What did Wu Weiren say about the Moon?", "Moon"),
+    ("What did Wu Weiren say about the Moon?", "Wu Weiren"),
     ("What did Chang'e 5 share with other countries?", "samples"),
     ("What did SUPARCO provide for Chang'e 6?", "CubeSat"),  # the article never ties SUPARCO to Pakistan
     ("When was the Deep Space Exploration Laboratory declared operational?", "2022"),

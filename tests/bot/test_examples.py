@@ -21,17 +21,19 @@ def test_confidence_must_be_halfway_from_the_refusal_threshold_to_certainty():
     assert not confident_enough(Answer("x", [], True, "q", confidence=0.99), abstain_below=0.35)
 
 
-def test_suggested_questions_are_answered_confidently_from_the_body_and_never_abstain(shipped_bot):
+def test_suggested_questions_are_answered_from_the_body_confident_ones_first_and_never_abstain(shipped_bot):
     questions = suggest_questions(shipped_bot, limit=4)
     assert 1 <= len(questions) <= 4 and len(set(questions)) == len(questions)
     article = shipped_bot.articles()[0]
-    quoted = set()
+    quoted, confident = set(), []
     for question in questions:
         answer = shipped_bot.ask(question)
-        assert confident_enough(answer, shipped_bot.abstain_threshold), (question, answer.text)
+        assert not answer.abstained, (question, answer.text)
+        confident.append(confident_enough(answer, shipped_bot.abstain_threshold))
         assert answer.citations[0].start >= len(article.title)  # not answered with the title
         quoted.add(answer.citations[0].start)
     assert len(quoted) == len(questions)  # each example shows a different sentence
+    assert confident == sorted(confident, reverse=True)  # the confident ones come first
 
 
 def test_a_folder_with_nothing_worth_asking_gets_no_examples(tmp_path, embedder):

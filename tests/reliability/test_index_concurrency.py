@@ -53,7 +53,12 @@ def test_questions_are_answered_from_the_last_index_while_another_process_writes
     copy_index(folders / "index-before", index_dir)
     with IndexFolder(index_dir).writing():
         result = dsqa(
-            "ask", "What did the Gamma probe measure?", "--knowledge", str(folders / "after"), "--index", str(index_dir)
+            "ask",
+            "When did the Gamma probe fly past Venus?",
+            "--knowledge",
+            str(folders / "after"),
+            "--index",
+            str(index_dir),
         )
     assert result.returncode == 0, result.stderr
     assert "[1] Gamma probe" in result.stdout  # Gamma is gone from the folder, not yet from the index
