@@ -137,7 +137,8 @@ class AnswerComposer:
         retrieved: list[RetrievedChunk],
     ) -> Answer:
         """The `Answer` for a verdict to answer: quote `rows`, and lead with the reader's span when its
-        margin says it is right at least 70% of the time (calibrated: `evals/training/calibrate.py`)."""
+        margin is one from which the span matches gold answers better than its sentence does (calibrated on
+        held-out articles: `evals/training/calibrate.py`)."""
         reading = verdict.reading
         text, citations = cite(rows, index, retrieved)
         short = ""

@@ -31,8 +31,6 @@ from evals.training.corpus import (
 from index.lexical import tokenize
 
 MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a margin
-LEAD_PRECISION = 0.7  # a short answer shown in bold first must be right at least this often
-MIN_LEAD_SPANS = 20  # … measured over at least this many spans
 
 
 def load_reader():
@@ -62,7 +60,7 @@ def is_right(reading, question: GoldQuestion, corpus: Corpus, reader: PassageRea
 
 def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader, spans: list | None = None):
     """Per question: its readings' features and whether each is right. `spans`, when given, collects
-    (the reader's margin, whether its span is right) for every span of an answerable question."""
+    (the reader's margin, the span's F1, its sentence's F1) for every span of an answerable question."""
     rows = []
     for question in questions:
         readings = readings_of(corpus, question, reader)
@@ -75,20 +73,24 @@ def table(corpus: Corpus, questions: list[GoldQuestion], reader: PassageReader, 
             for r in readings:
                 same = corpus.index.sentences.article_ids[r.candidate.row] == question.article_id
                 if r.has_span:
-                    right = same and squad_scores(list(question.answers), text[r.start : r.end])[1] >= 0.5
-                    spans.append((r.margin, right))
+                    start, end = corpus.index.sentences.spans[r.candidate.row]
+                    span_f1 = squad_scores(list(question.answers), text[r.start : r.end])[1] if same else 0.0
+                    sentence_f1 = squad_scores(list(question.answers), text[start:end])[1] if same else 0.0
+                    spans.append((r.margin, span_f1, sentence_f1))
     return rows
 
 
-def lead_margin(spans: list[tuple[float, bool]]) -> float:
-    """The least reader margin above which spans are right at least `LEAD_PRECISION` of the time
-    (a short answer is led with only then); infinity when no margin gets there."""
-    ordered = sorted(spans, key=lambda pair: -pair[0])
-    right, best = 0, float("inf")
-    for seen, (margin, is_right_span) in enumerate(ordered, start=1):
-        right += is_right_span
-        if seen >= MIN_LEAD_SPANS and right / seen >= LEAD_PRECISION:
-            best = margin
+def lead_margin(spans: list[tuple[float, float, float]]) -> float:
+    """The reader margin from which leading with the span matches the gold answers best (SQuAD F1 of
+    the span above it, of the sentence below it, summed over the calibration spans); infinity when
+    the sentence alone always does better."""
+    ordered = sorted(spans, key=lambda s: -s[0])
+    total = sum(sentence for _, _, sentence in ordered)  # no span led
+    best_total, best = total, float("inf")
+    for margin, span_f1, sentence_f1 in ordered:
+        total += span_f1 - sentence_f1
+        if total > best_total:
+            best_total, best = total, margin
     return best
 
 

@@ -25,14 +25,20 @@ def test_first_turn_pronoun_is_unresolved_and_a_question_with_a_subject_is_not()
     assert not plain.unresolved and plain.query == "Where will IDSEA be based?" and not plain.alternatives
 
 
-def test_pronoun_follow_up_offers_the_previous_names_and_a_joined_query_that_is_never_shown():
+def test_pronoun_follow_up_offers_the_previous_names_and_a_joined_query_shown_as_the_resolved_question():
     rewrite = ConversationRewriter().rewrite(
         analysis("Who set it up?", refers_back=True), [user("When will IDSEA launch?")]
     )
     readings = [rewrite, *rewrite.alternatives]
     assert readings[0].shown == "Who set IDSEA up?" and readings[0].uses_history
-    joined = [r for r in readings if r.shown is None]
-    assert joined and joined[0].query == "When will IDSEA launch? Who set it up?"
+    joined = [r for r in readings if r.query == "When will IDSEA launch? Who set it up?"]
+    assert joined and joined[0].shown == "Who set IDSEA up?"  # searched with both, read and shown as resolved
+
+
+def test_a_joined_query_without_a_resolved_pronoun_is_never_shown():
+    rewrite = ConversationRewriter().rewrite(analysis("Why?", refers_back=True), [user("When will IDSEA launch?")])
+    joined = [r for r in [rewrite, *rewrite.alternatives] if r.query == "When will IDSEA launch? Why?"]
+    assert joined and joined[0].shown is None
 
 
 def test_a_question_that_can_stand_alone_leads_and_history_readings_are_alternatives():
