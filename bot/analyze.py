@@ -94,7 +94,7 @@ def find_names(text: str) -> list[str]:
     found = []
     for match in _NAME.finditer(text):
         name = match.group(0).strip(" .,")
-        if match.start() == len(text) - len(text.lstrip()):  # a capital that only opens the sentence
+        if _opens_sentence(text, match.start()):  # a capital that only opens the sentence
             first, _, rest = name.partition(" ")
             if first.lower() in STOPWORDS | _QUESTION_WORDS or (not rest and first[1:].islower()):
                 name = rest.strip()
@@ -104,6 +104,13 @@ def find_names(text: str) -> list[str]:
 
 
 _QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
+_OPENERS = "“\"‘'(«"  # after one of these, or after a sentence's end, a capital opens a sentence
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Does the word at `at` open the text, a sentence, or a quoted sentence ('About “Like he does …”')?"""
+    before = text[:at].rstrip()
+    return not before or before[-1] in _OPENERS or before[-1] in ".!?"
 
 
 def quotes(text: str) -> list[str]:

@@ -90,12 +90,16 @@ class AnswerComposer:
         with_reader: tuple[LinearModel, float],
         sentences_only: tuple[LinearModel, float],
         lead_margin: float = float("inf"),
+        follow_up_threshold: float | None = None,
     ):
         for model, _ in (with_reader, sentences_only):
             if tuple(model.names) != CALIBRATION_FEATURES:
                 raise ValueError("calibrator features do not match: run `make train`")
         self.with_reader, self.sentences_only = with_reader, sentences_only
         self.lead_margin = lead_margin  # the reader's margin above which its span is led with
+        # The reader's threshold for a question asked in a conversation (calibrated on conversations:
+        # `evals/training/conversation.py`); None: the same as for a question on its own.
+        self.follow_up_threshold = follow_up_threshold
 
     @classmethod
     def bundled(cls, threshold: float | None = None) -> AnswerComposer:
@@ -108,17 +112,27 @@ class AnswerComposer:
             return LinearModel.load(path), calibrated if threshold is None else threshold
 
         lead = json.loads((MODELS / "calibrator.json").read_text(encoding="utf-8")).get("lead_margin", float("inf"))
-        return cls(load("calibrator.json"), load("calibrator-sentences.json"), lead)
+        conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
+        follow_up = conversation.get("follow_up_threshold") if threshold is None else threshold
+        return cls(load("calibrator.json"), load("calibrator-sentences.json"), lead, follow_up)
 
     def decide(
-        self, readings: list[Reading], query: str, names: list[str], index: SearchIndex, known_words: frozenset[str]
+        self,
+        readings: list[Reading],
+        query: str,
+        names: list[str],
+        index: SearchIndex,
+        known_words: frozenset[str],
+        in_conversation: bool = False,
     ) -> Verdict:
         """Answer from the most confident reading, or decline with the reason that describes why;
-        `names`: the names the question mentions."""
+        `names`: the names the question mentions; `in_conversation`: asked after earlier turns."""
         if not readings:
             return Verdict(0.0, None, AbstainReason.OFF_TOPIC)
         read = any(r.span_score or r.null_score for r in readings)
         model, threshold = self.with_reader if read else self.sentences_only
+        if read and in_conversation and self.follow_up_threshold is not None:
+            threshold = self.follow_up_threshold
         tokens = name_tokens(names, index)
         scores = model.probability(np.asarray([calibration_features(r, tokens, index) for r in readings]))
         best = int(np.argmax(scores))

@@ -176,7 +176,8 @@ class AnswerPath:
                 text, citations = cite(overview_rows(article, search), search, retrieved)
                 return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
         names = find_names(p.chosen.shown or p.analysis.text)
-        verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words)
+        in_conversation = any(t.role is Role.USER for t in p.history)
+        verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words, in_conversation)
         if verdict.reason is not None:
             return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
         rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)

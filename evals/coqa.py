@@ -236,6 +236,7 @@ def score_turn(
         "short_answer": getattr(answer, "short_answer", ""),
         "prediction": prediction,
         "abstained": answer.abstained,
+        "confidence": round(answer.confidence, 4),
         "citations": [
             {"number": c.number, "article_id": c.article_id, "quote": c.quote, "start": c.start, "end": c.end}
             for c in answer.citations

@@ -202,6 +202,7 @@ def result_row(case: Case, answer, score: CaseScore, elapsed_ms: float) -> dict:
         "answer": answer.text,
         "short_answer": getattr(answer, "short_answer", ""),
         "abstained": answer.abstained,
+        "confidence": round(answer.confidence, 4),
         "citations": [
             {"number": c.number, "article_id": c.article_id, "quote": c.quote, "start": c.start, "end": c.end}
             for c in answer.citations

@@ -127,6 +127,7 @@ def score_question(question: SquadQuestion, answer) -> dict:
         "short_answer": getattr(answer, "short_answer", ""),
         "prediction": prediction,
         "abstained": answer.abstained,
+        "confidence": round(answer.confidence, 4),
         "citations": [{"number": c.number, "article_id": c.article_id, "quote": c.quote} for c in answer.citations],
         "retrieved": [r.id for r in answer.retrieved],
         "exact": exact,

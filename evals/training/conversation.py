@@ -1,10 +1,15 @@
-"""Calibrate the topic-switch margin (`bot/models/conversation.json`): how much surer retrieval must be
-of a follow-up asked on its own, anywhere, than of its readings within the conversation's article,
-before the bot leaves that article.
+"""Calibrate the conversation (`bot/models/conversation.json`):
 
-Chosen by playing the CoQA sample's even-numbered stories (the calibration half) at each margin and
-keeping the one whose answers most often contain the gold answer; the odd-numbered half is printed
-beside it, never used to choose. `python -m evals.training.conversation`
+- the follow-up threshold: the decline threshold for a question asked in a conversation, the highest
+  that keeps false refusals of answerable turns at or under `MAX_FALSE_REFUSALS` (as for single
+  questions on SQuAD, `evals/training/calibrate.py`): conversational questions ("What year?", "Who
+  else?") score lower than stand-alone ones, so the single-question threshold refuses half of them;
+- the topic-switch margin: how much surer retrieval must be of a follow-up asked on its own, anywhere,
+  than of its readings within the conversation's article, before the bot leaves that article (the
+  margin whose answers most often contain the gold answer).
+
+Both are chosen by playing the CoQA sample's even-numbered stories (the calibration half); the
+odd-numbered half is printed beside them, never used to choose. `python -m evals.training.conversation`
 """
 
 from __future__ import annotations
@@ -12,13 +17,22 @@ from __future__ import annotations
 import json
 from functools import partial
 
+import numpy as np
+
 from bot.rank import MODELS
 from evals.coqa import HistoryMode, load_coqa, play, spread_runs, summarise_coqa, write_stories
 from evals.runner import temporary_bot
+from evals.training.calibrate import MAX_FALSE_REFUSALS
 from evals.training.corpus import SHARED
 
 COQA_FILE = SHARED / "coqa-dev-sample.json"
 MARGINS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
+
+
+def follow_up_threshold(rows: list[dict]) -> float:
+    """The highest threshold that refuses at most `MAX_FALSE_REFUSALS` of the answerable turns."""
+    scores = sorted(r["confidence"] for r in rows if not r["unanswerable"])
+    return float(scores[int(MAX_FALSE_REFUSALS * len(scores))])
 
 
 def main() -> None:
@@ -27,19 +41,29 @@ def main() -> None:
     with temporary_bot(partial(write_stories, stories), "dsqa-calibrate-") as (bot, _knowledge, _seconds):
         by_file = {a.metadata.get("file"): a for a in bot.articles()}
         articles = {s.id: by_file[s.file_name] for s in stories}
-        scores: dict[float, dict[str, float]] = {}
+        path = bot.path
+
+        def played(name: str) -> tuple[list[dict], dict]:
+            rows = play(bot, spread_runs(halves[name], None), articles, HistoryMode.CONVERSATION)
+            overall = summarise_coqa(rows)["overall"]
+            return rows, {k: round(overall[k]["value"], 3) for k in ("contains_gold", "false_refusal_rate")}
+
+        rows, before = played("calibration")
+        threshold = follow_up_threshold(rows)
+        path.composer.follow_up_threshold = threshold
+        print(f"follow-up threshold {threshold:.4f} (single-question threshold: {before})")
+        scores: dict[float, dict[str, dict]] = {}
         for margin in MARGINS:
-            bot._switch_margin = margin
-            scores[margin] = {}
-            for name, half in halves.items():
-                rows = play(bot, spread_runs(half, None), articles, HistoryMode.CONVERSATION)
-                scores[margin][name] = round(summarise_coqa(rows)["overall"]["contains_gold"]["value"], 3)
-            print(f"switch margin {margin}: gold contained {scores[margin]}")
-    chosen = max(MARGINS, key=lambda m: (scores[m]["calibration"], -m))
+            path.switch_margin = margin
+            scores[margin] = {name: played(name)[1] for name in halves}
+            print(f"switch margin {margin}: {scores[margin]}")
+    chosen = max(MARGINS, key=lambda m: (scores[m]["calibration"]["contains_gold"], -m))
     body = {
         "switch_margin": chosen,
-        "trained_on": "CoQA sample, even-numbered stories; gold contained per margin (other half for reference)",
+        "follow_up_threshold": round(threshold, 4),
+        "trained_on": "CoQA sample, even-numbered stories (the other half printed for reference, never used)",
         "scores": {str(m): s for m, s in scores.items()},
+        "median_answerable_confidence": round(float(np.median([r["confidence"] for r in rows])), 4),
     }
     (MODELS / "conversation.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     print("chosen:", chosen)

@@ -34,3 +34,15 @@ def test_typos_are_repaired(typed, repaired):
 )
 def test_correct_words_in_any_script_are_never_changed(text):
     assert SpellingRepair(SPELLINGS, set()).repair(text) == text
+
+
+@pytest.mark.parametrize("word", ["transpire", "compliant", "sweeten"])
+def test_a_rare_real_word_near_an_article_word_is_kept(word):
+    # Not in the model's vocabulary, and close to an article word ("transported", "complaint", "Sweden"),
+    # but a real English word, not 100 times rarer than the article word: typed on purpose.
+    spellings = {**SPELLINGS, "transported": "transported", "complaint": "complaint"}
+    assert SpellingRepair(spellings, set()).repair(f"Did it {word}?") == f"Did it {word}?"
+
+
+def test_an_unseen_word_is_repaired_even_towards_a_rare_article_word():
+    assert SpellingRepair(SPELLINGS, set()).repair("Where is Hefie?") == "Where is Hefei?"
