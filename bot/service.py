@@ -44,8 +44,11 @@ class Bot:
         self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
+        # Locks, always taken in this order: `_lock` (documents and the answer path), `_sync_lock` (one sync
+        # at a time in this process; the file lock orders processes), `_models_lock` (loading the models).
         self._lock = threading.RLock()
-        self._sync_lock = threading.Lock()  # one sync at a time in this process (the file lock: across processes)
+        self._sync_lock = threading.Lock()
+        self._models_lock = threading.RLock()
         self._live: _Live | None = None  # the snapshot answers use; replaced whole, never edited
         self._path = None  # the answer path (bot/pipeline.py), built on first use
         self._watcher = None
@@ -61,7 +64,7 @@ class Bot:
     @property
     def embedder(self):
         """The indexing model: the bundled one is verified now and loaded only when text needs embedding."""
-        with self._lock:
+        with self._models_lock:  # not `_lock`: the watcher's sync asks for it while a removal holds `_lock`
             if self._embedder is None:
                 from index.embeddings import SentenceEmbedder, bundled_embedder
 
@@ -74,7 +77,7 @@ class Bot:
     @property
     def query_encoder(self):
         """What embeds questions: an ONNX export of the bundled model when allowed (no torch at start-up)."""
-        with self._lock:
+        with self._models_lock:
             if self._query_encoder is None:
                 encoder = None
                 if self.settings.fast_queries and self.settings.model == BUNDLED_MODEL and self._injected is None:

@@ -61,3 +61,28 @@ def test_refused_or_unreadable_files_leave_the_folder_as_it_was(bot, tmp_path):
 def test_stream_yields_the_answer_ask_gives(bot):
     answers = list(bot.stream("Where did the Zephyr rover land?"))
     assert answers[-1].text == bot.ask("Where did the Zephyr rover land?").text
+
+
+def test_the_watchers_sync_never_waits_for_a_document_change_in_progress(bot):
+    """A removal holds the Bot's lock while it syncs; the watcher's sync, running meanwhile, needs the
+    embedder. Loading it must not wait for that lock (it did: the page's "Delete" hung for good)."""
+    import threading
+
+    held, release, loaded = threading.Event(), threading.Event(), []
+
+    def change_in_progress():
+        with bot._lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=change_in_progress)
+    holder.start()
+    held.wait(5)
+    loader = threading.Thread(target=lambda: loaded.append((bot.embedder, bot.query_encoder)))
+    loader.start()
+    loader.join(5)
+    waited = loader.is_alive()
+    release.set()
+    holder.join()
+    loader.join()
+    assert not waited and loaded, "loading the models waited for the lock a document change holds"
