@@ -51,7 +51,7 @@ def main() -> None:
         rows, before = played("calibration")
         threshold = follow_up_threshold(rows)
         path.composer.follow_up_threshold = threshold
-        print(f"follow-up threshold {threshold:.4f} (single-question threshold: {before})")
+        print(f"follow-up threshold {threshold:.4f} (with the thresholds bundled before: {before})")
         scores: dict[float, dict[str, dict]] = {}
         for margin in MARGINS:
             path.switch_margin = margin
