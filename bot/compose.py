@@ -97,7 +97,7 @@ class AnswerComposer:
                 raise ValueError("calibrator features do not match: run `make train`")
         self.with_reader, self.sentences_only = with_reader, sentences_only
         self.lead_margin = lead_margin  # the reader's margin above which its span is led with
-        # The reader's threshold for a question asked in a conversation (calibrated on conversations:
+        # The reader's threshold for a follow-up that cannot stand alone (calibrated on conversations:
         # `evals/training/conversation.py`); None: the same as for a question on its own.
         self.follow_up_threshold = follow_up_threshold
 
@@ -123,15 +123,16 @@ class AnswerComposer:
         names: list[str],
         index: SearchIndex,
         known_words: frozenset[str],
-        in_conversation: bool = False,
+        leans_on_history: bool = False,
     ) -> Verdict:
         """Answer from the most confident reading, or decline with the reason that describes why;
-        `names`: the names the question mentions; `in_conversation`: asked after earlier turns."""
+        `names`: the names the question mentions; `leans_on_history`: a follow-up that cannot stand
+        alone ("What year?"), held to the conversation's threshold."""
         if not readings:
             return Verdict(0.0, None, AbstainReason.OFF_TOPIC)
         read = any(r.span_score or r.null_score for r in readings)
         model, threshold = self.with_reader if read else self.sentences_only
-        if read and in_conversation and self.follow_up_threshold is not None:
+        if read and leans_on_history and self.follow_up_threshold is not None:
             threshold = self.follow_up_threshold
         tokens = name_tokens(names, index)
         scores = model.probability(np.asarray([calibration_features(r, tokens, index) for r in readings]))

@@ -176,8 +176,10 @@ class AnswerPath:
                 text, citations = cite(overview_rows(article, search), search, retrieved)
                 return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
         names = find_names(p.chosen.shown or p.analysis.text)
-        in_conversation = any(t.role is Role.USER for t in p.history)
-        verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words, in_conversation)
+        # A question that cannot stand alone ("What year?", "Who was he?") is judged as conversations'
+        # questions are; one that stands alone is judged as a single question, wherever it is asked.
+        leans = p.analysis.refers_back and any(t.role is Role.USER for t in p.history)
+        verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words, leans)
         if verdict.reason is not None:
             return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
         rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)

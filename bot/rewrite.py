@@ -1,11 +1,13 @@
 """Follow-ups without an LLM: the question plus the conversation → a `Rewrite` with alternative
 readings, among which the answer path keeps the one retrieval is surest of.
 
-Readings offered for a follow-up: the question alone (a topic switch), the previous question joined
-to it (searched with both, shown as the resolved question when there is one), and the question with a pronoun replaced by a name of the
-previous question, or the previous question with one of its names swapped for the new one ("And
-Chang'e 8?"). No grammar decides between them: retrieval confidence does (`bot/service.py`). The
-bot's own refusals are never used as content, and a turn in another language is not mixed in.
+Readings offered for a follow-up: the question alone (a topic switch), the question with a pronoun
+replaced by a name of the previous question, or the previous question with one of its names swapped
+for the new one ("And Chang'e 8?"), and, for a question that leans on the history or was so
+re-read, the previous question joined to it (searched with both, shown as the resolved question
+when there is one). A question that stands alone and reads as nothing else is searched as asked.
+No grammar decides between the readings: retrieval confidence does (`bot/pipeline.py`). The bot's
+own refusals are never used as content, and a turn in another language is not mixed in.
 """
 
 from __future__ import annotations
@@ -71,14 +73,17 @@ class ConversationRewriter:
         previous = earlier[-1]
         resolved: list[str] = []
         if pronoun:
-            resolved = [r for n in find_names(previous)[:2] if (r := substitute_pronoun(question, language, n))]
+            names = [n for n in find_names(previous) if not n[0].isdigit()][:2]  # "it" is never "1998"
+            resolved = [r for n in names if (r := substitute_pronoun(question, language, n))]
         elif (names := [n for n in analysis.entities if not n[0].isdigit()]) and len(question.split()) <= 5:
             resolved = swap_name(previous, names[0])[:2]  # "And Chang'e 8?" after a question about Chang'e 7
         readings = [Rewrite(query=r, shown=r, uses_history=True) for r in resolved]
         # The previous question joined to it searches with both; its sentences are judged and read against
         # the resolved question when there is one (and that is what is shown), else the question as asked.
-        joined = Rewrite(query=f"{previous} {question}", shown=resolved[0] if resolved else None, uses_history=True)
-        readings.append(joined)
+        # A question that stands alone, and reads as nothing else, is searched as asked.
+        if analysis.refers_back or resolved:
+            joined = Rewrite(f"{previous} {question}", shown=resolved[0] if resolved else None, uses_history=True)
+            readings.append(joined)
         if analysis.refers_back:  # it cannot stand alone: its readings only
             return replace(readings[0], alternatives=tuple(readings[1:MAX_READINGS]))
         return Rewrite(query=question, alternatives=tuple(readings[: MAX_READINGS - 1]))

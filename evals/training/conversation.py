@@ -1,9 +1,11 @@
 """Calibrate the conversation (`bot/models/conversation.json`):
 
-- the follow-up threshold: the decline threshold for a question asked in a conversation, the highest
-  that keeps false refusals of answerable turns at or under `MAX_FALSE_REFUSALS` (as for single
-  questions on SQuAD, `evals/training/calibrate.py`): conversational questions ("What year?", "Who
-  else?") score lower than stand-alone ones, so the single-question threshold refuses half of them;
+- the follow-up threshold: the decline threshold for a follow-up that cannot stand alone ("What
+  year?", "Who was he?": `bot.analyze.refers_back`), the highest that keeps false refusals of such
+  answerable turns at or under `MAX_FALSE_REFUSALS` (as for single questions on SQuAD,
+  `evals/training/calibrate.py`): they score far lower than stand-alone questions, so the
+  single-question threshold refuses half of them. A question that stands alone keeps the single
+  question's threshold in a conversation too (CoQA has no off-topic turns to calibrate it on);
 - the topic-switch margin: how much surer retrieval must be of a follow-up asked on its own, anywhere,
   than of its readings within the conversation's article, before the bot leaves that article (the
   margin whose answers most often contain the gold answer).
@@ -19,6 +21,7 @@ from functools import partial
 
 import numpy as np
 
+from bot.analyze import refers_back
 from bot.rank import MODELS
 from evals.coqa import HistoryMode, load_coqa, play, spread_runs, summarise_coqa, write_stories
 from evals.runner import temporary_bot
@@ -30,8 +33,9 @@ MARGINS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
 
 
 def follow_up_threshold(rows: list[dict]) -> float:
-    """The highest threshold that refuses at most `MAX_FALSE_REFUSALS` of the answerable turns."""
-    scores = sorted(r["confidence"] for r in rows if not r["unanswerable"])
+    """The highest threshold that refuses at most `MAX_FALSE_REFUSALS` of the answerable turns that
+    lean on the history."""
+    scores = sorted(r["confidence"] for r in rows if not r["unanswerable"] and refers_back(r["question"], "en"))
     return float(scores[int(MAX_FALSE_REFUSALS * len(scores))])
 
 
