@@ -150,14 +150,16 @@ class AnswerComposer:
         index: SearchIndex,
         rows: list[int],
         retrieved: list[RetrievedChunk],
+        reader_stands_by: bool = True,
     ) -> Answer:
-        """The `Answer` for a verdict to answer: quote `rows`, and lead with the reader's span when its
-        margin is one from which the span matches gold answers better than its sentence does (calibrated on
+        """The `Answer` for a verdict to answer: quote `rows`, and lead with the reader's span when the
+        reader stands by it (`reader_stands_by`: its margin clears its own no-answer threshold) and its
+        margin is one from which spans match gold answers better than their sentences do (calibrated on
         held-out articles: `evals/training/calibrate.py`)."""
         reading = verdict.reading
         text, citations = cite(rows, index, retrieved)
         short = ""
-        if reading is not None and reading.has_span and reading.margin >= self.lead_margin:
+        if reader_stands_by and reading is not None and reading.has_span and reading.margin >= self.lead_margin:
             article_id = index.sentences.article_ids[reading.candidate.row]
             span = index.article_texts[article_id][reading.start : reading.end]
             holder = next(

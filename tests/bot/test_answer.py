@@ -161,6 +161,14 @@ def test_a_short_answer_leads_and_lies_inside_the_cited_quote(shipped_bot):
     assert answer.text.startswith(answer.short_answer + " [1]")
 
 
+@pytest.mark.parametrize("question", ["Who is the president of IDSEA?", "How old is Wang Zhongmin?"])
+def test_no_short_answer_leads_when_the_reader_would_decline_its_span(shipped_bot, question):
+    # The examples of wrong leads ("Monday" for a president): the article never says, so the
+    # reader's margin stays under its own no-answer threshold and only the quote is shown.
+    answer = shipped_bot.ask(question)
+    assert not answer.short_answer, answer.text
+
+
 def test_summarize_quotes_the_article_opening(shipped_bot):
     answer = shipped_bot.ask("Summarize the article")
     assert not answer.abstained and len(answer.citations) >= 2
