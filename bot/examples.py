@@ -2,10 +2,9 @@
 
 Candidates come from the indexed articles themselves: the names they mention more than once
 (capitalised phrases and acronyms), each asked about with one template. The bot answers each; a
-candidate is kept only when it answers (never an abstention) with high confidence, from a body
-sentence rather than the title, and not with the same sentence as a better one; those answered with
-high confidence come first, then the others that were answered. Nothing here knows any particular
-article.
+candidate is kept only when it answers (never an abstention), from a body sentence rather than the
+title, and not with the same sentence as a better one; those answered with high confidence come
+first, then the others. Nothing here knows any particular article.
 """
 
 from __future__ import annotations

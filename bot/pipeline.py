@@ -183,9 +183,8 @@ class AnswerPath:
         if verdict.reason is not None:
             return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
         rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)
-        stands_by = self.reader.trusts(
-            verdict.reading
-        )  # a short answer the reader itself would decline is not led with
+        # A short answer the reader itself would decline is never led with.
+        stands_by = self.reader.trusts(verdict.reading)
         return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved, stands_by)
 
 

@@ -106,8 +106,8 @@ def answering_process(knowledge: str, index: str, questions_file: str, chroma_ur
 
 
 def retrieval_process(knowledge: str, index: str, questions_file: str) -> None:
-    """Run in a fresh process (`--retrieve`): the index side alone — open the snapshot's core
-    structures (no rule-derived fields), then hybrid retrieval per question. One JSON line."""
+    """Run in a fresh process (`--retrieve`): the index side alone — open the snapshot's search index,
+    then hybrid retrieval per question. One JSON line."""
     go_offline()
     began = time.perf_counter()
     from bot.retrieve import HybridRetriever, SearchIndex
@@ -117,32 +117,17 @@ def retrieval_process(knowledge: str, index: str, questions_file: str) -> None:
 
     settings = Settings()
     snapshot = IndexFolder(index).snapshot()
-    search = SearchIndex(
-        snapshot.chunks(),
-        snapshot.sentence_table(),
-        snapshot.bm25(),
-        snapshot.spellings(),
-        snapshot.idf(),
-        snapshot.sentence_tokens(),
-        snapshot.chunk_of_sentence(),
-        [],
-        [],
-        [],
-        [],
-        snapshot.article_texts(),
-        rows_of_chunk=snapshot.rows_of_chunk(),
-        chunk_position=snapshot.chunk_position,
-    )
+    search = SearchIndex.load(snapshot)
     opened = time.perf_counter() - began
     encoder = load_or_export(settings.cache_dir, bundled_embedder(settings.model_sha256))
     retriever = HybridRetriever(search_index=search, store=snapshot, embedder=encoder, top_k=5, candidates_k=20)
     questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    retriever.rank_chunks(questions[0]["question"])
+    retriever.retrieve(questions[0]["question"])
     times, hits = [], 0
     for q in questions:
         encoder.clear_cache()
         t = time.perf_counter()
-        ranked = retriever.rank_chunks(q["question"])
+        ranked = retriever.retrieve(q["question"]).ranking
         times.append((time.perf_counter() - t) * 1000)
         hits += _hit([search.chunks[i] for i, _ in ranked], q)
     times.sort()
