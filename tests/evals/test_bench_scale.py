@@ -6,11 +6,14 @@ import json
 
 from bot import Bot
 from evals.bench_scale import retrieval_process
-from tests.index.sample_index import write_articles
 
 
 def test_the_retrieval_process_opens_a_real_index_and_reports_one_json_line(tmp_path, embedder, capsys):
-    knowledge = write_articles(tmp_path / "articles")
+    knowledge = tmp_path / "articles"
+    knowledge.mkdir()
+    (knowledge / "alpha.txt").write_text(
+        "Alpha\n\nThe Alpha rover landed in 2021 near the crater Jezero.\n", encoding="utf-8"
+    )
     Bot(knowledge_dir=knowledge, index_dir=tmp_path / "index", embedder=embedder).index()
     questions = tmp_path / "questions.json"
     asked = [{"question": "Where did the Alpha rover land?", "title": "Alpha", "answers": ["Jezero"]}]
