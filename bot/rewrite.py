@@ -39,13 +39,6 @@ def substitute_pronoun(question: str, language: str, name: str) -> str | None:
     return None
 
 
-def _name_before_pronoun(question: str, language: str) -> bool:
-    """Does a name come before the question's first pronoun ("Tell me about X. What was his job?")?"""
-    pronouns = PRONOUNS.get(language, PRONOUNS["en"])
-    first = next((m.start() for m in re.finditer(r"\w+", question) if m.group(0).lower() in pronouns), len(question))
-    return bool(find_names(question[:first]))
-
-
 def swap_name(previous: str, new: str) -> list[str]:
     """The previous question with each of its names replaced by the new one ("And Chang'e 8?")."""
     return [previous.replace(old, new, 1) for old in find_names(previous) if old != new and old in previous]
@@ -68,8 +61,9 @@ class ConversationRewriter:
         question, language = analysis.text, analysis.language
         earlier = [q for q in earlier_questions(history) if self.language_of(q, language) == language]
         pronoun = has_pronoun(question, language)
-        if not earlier:  # a pronoun needs a name before it, in this question or an earlier one
-            return Rewrite(query=question, unresolved=pronoun and not _name_before_pronoun(question, language))
+        if not earlier:  # a pronoun needs a name to point to, in this question ("its main courthouse in
+            # Brooklyn", "Her alter ego, according to Beyonce") or an earlier one
+            return Rewrite(query=question, unresolved=pronoun and not find_names(question))
         previous = earlier[-1]
         resolved: list[str] = []
         if pronoun:

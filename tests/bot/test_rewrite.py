@@ -18,6 +18,17 @@ def user(text):
     return Turn(Role.USER, text)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What federal district court has its main courthouse in Brooklyn?",
+        "Her alter ego was born when according to Beyonce?",
+    ],
+)
+def test_a_first_turn_pronoun_with_a_name_anywhere_in_the_question_is_not_unresolved(question):
+    assert not ConversationRewriter().rewrite(analysis(question, refers_back=True), []).unresolved
+
+
 def test_first_turn_pronoun_is_unresolved_and_a_question_with_a_subject_is_not():
     rewriter = ConversationRewriter()
     assert rewriter.rewrite(analysis("Where will it be based?", refers_back=True), []).unresolved
