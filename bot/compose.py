@@ -106,15 +106,17 @@ class AnswerComposer:
         """The calibrators `make train` ships, with their calibrated thresholds unless one is given."""
         import json
 
-        def load(name: str) -> tuple[LinearModel, float]:
+        def load(name: str) -> tuple[LinearModel, float, dict]:
             path = MODELS / name
-            calibrated = json.loads(path.read_text(encoding="utf-8"))["threshold"]
-            return LinearModel.load(path), calibrated if threshold is None else threshold
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return LinearModel.load(path), raw["threshold"] if threshold is None else threshold, raw
 
-        lead = json.loads((MODELS / "calibrator.json").read_text(encoding="utf-8")).get("lead_margin", float("inf"))
+        *with_reader, raw = load("calibrator.json")
+        *sentences_only, _ = load("calibrator-sentences.json")
         conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
         follow_up = conversation.get("follow_up_threshold") if threshold is None else threshold
-        return cls(load("calibrator.json"), load("calibrator-sentences.json"), lead, follow_up)
+        lead = raw.get("lead_margin", float("inf"))
+        return cls(tuple(with_reader), tuple(sentences_only), lead, follow_up)
 
     def decide(
         self,

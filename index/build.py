@@ -263,18 +263,8 @@ class _Sync:
                 fresh.append(self._store_article(r, *vectors[r.article.id], store))
         for group in _groups(todo, EMBED_GROUP):
             texts = [t for r in group for t in r.texts_to_embed()]
-            self.progress(
-                SyncProgress(
-                    SyncPhase.EMBEDDING,
-                    articles_done=len(fresh),
-                    articles_total=len(records),
-                    texts_done=done,
-                    texts_total=total,
-                    article=group[0].article.title,
-                    seconds=time.perf_counter() - started,
-                    seconds_left=_eta(done, total, time.perf_counter() - started),
-                )
-            )
+            elapsed = time.perf_counter() - started
+            self.progress(embedding_progress(len(fresh), len(records), done, total, elapsed, group[0].article.title))
             embedded = self.embedder.encode(texts)
             cursor = 0
             for r in group:
@@ -287,17 +277,7 @@ class _Sync:
                 faults.checkpoint("article-written")
             done += len(texts)
         if todo:
-            self.progress(
-                SyncProgress(
-                    SyncPhase.EMBEDDING,
-                    articles_done=len(fresh),
-                    articles_total=len(records),
-                    texts_done=done,
-                    texts_total=total,
-                    seconds=time.perf_counter() - started,
-                    seconds_left=0.0,
-                )
-            )
+            self.progress(embedding_progress(len(fresh), len(records), done, total, time.perf_counter() - started))
         return fresh, total
 
     @staticmethod
@@ -325,6 +305,22 @@ def _groups(records: list[ArticleRecords], size: int):
             group, count = [], 0
     if group:
         yield group
+
+
+def embedding_progress(
+    articles_done: int, articles_total: int, done: int, total: int, seconds: float, article: str = ""
+) -> SyncProgress:
+    """An embedding-phase progress event; without an `article` it is the last one (nothing left)."""
+    return SyncProgress(
+        SyncPhase.EMBEDDING,
+        articles_done=articles_done,
+        articles_total=articles_total,
+        texts_done=done,
+        texts_total=total,
+        article=article,
+        seconds=seconds,
+        seconds_left=_eta(done, total, seconds) if article else 0.0,
+    )
 
 
 def _eta(done: int, total: int, seconds: float) -> float | None:

@@ -149,7 +149,7 @@ def main() -> None:
         if name == "calibrator.json" and reader.reader is None:
             print("no reader model: calibrator.json not refitted")
             continue
-        spans: list[tuple[float, bool]] = []
+        spans: list[tuple[float, float, float]] = []
         rows = table(train, calibration, reader, spans)
         lead = lead_margin(spans) if reader.reader is not None else None
         report = fit(rows, name, about, table(dev, dev.questions, reader), lead)
