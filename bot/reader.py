@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.onnx_query import session_options
 from knowledge.settings import BUNDLED_MODEL_SHA256
 
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
@@ -155,10 +155,10 @@ class OnnxReader:
 
         self.folder, self.config = Path(folder), ReaderConfig.read_from(model_dir)
         self.quantized = self.config.quantized if quantized is None else quantized
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         name = "model.int8.onnx" if self.quantized else "model.onnx"
-        self._session = onnxruntime.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(
+            str(folder / name), session_options(), providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = load_tokenizer(folder / "tokenizer.json", self.config.max_length)
         self._lock = threading.Lock()
 
