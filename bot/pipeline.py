@@ -132,8 +132,11 @@ class AnswerPath:
         for reading, within in probes:
             # A joined reading searches with the question before it, but its sentences are judged against
             # the question as asked: the earlier question's words must not pull back the earlier answer.
-            judge = search.spelled_out(reading.shown or (p.analysis.text if reading.uses_history else reading.query))
-            query = search.spelled_out(reading.query)
+            judge = reading.shown or (p.analysis.text if reading.uses_history else reading.query)
+            judge, query = (
+                search.spelled_out(judge, self.known_words),
+                search.spelled_out(reading.query, self.known_words),
+            )
             vector = None if judge == query else self.encoder.embed_query_vector(judge)
             retrieval = p.index.retriever.retrieve(query, p.focus, within=within, language=language, judged_by=vector)
             candidates = self.ranker.rank(tokenize(judge, language), retrieval, search)

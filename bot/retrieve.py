@@ -73,13 +73,18 @@ class SearchIndex:
             acronyms=snapshot.acronyms(),
         )
 
-    def spelled_out(self, query: str) -> str:
+    def spelled_out(self, query: str, words: frozenset[str] = frozenset()) -> str:
         """The query with each acronym the articles spell out followed by its name, for searching:
-        "What does IDSEA stand for?" → "What does IDSEA (International … Association) stand for?"."""
+        "What does IDSEA stand for?" → "What does IDSEA (International … Association) stand for?".
+        A token is taken for an acronym when it is written in capitals or is not one of `words` (real
+        words): across many articles "WHO", "IT" and "IS" are acronyms, but "Who is it?" asks none."""
 
         def spell(match: re.Match) -> str:
-            name = self.acronyms.get(match.group(0).lower(), "")
-            return f"{match.group(0)} ({name})" if name and name.lower() not in query.lower() else match.group(0)
+            token = match.group(0)
+            name = self.acronyms.get(token.lower(), "")
+            # `words` holds words of three letters or more: a shorter acronym must be written in capitals.
+            written_as_one = token.isupper() or (len(token) > 2 and token.lower() not in words)
+            return f"{token} ({name})" if name and written_as_one and name.lower() not in query.lower() else token
 
         return re.sub(r"\b[^\W\d_]{2,8}\b", spell, query) if self.acronyms else query
 

@@ -53,3 +53,30 @@ def test_typo_and_lowercase_questions_still_find_the_answer(shipped_bot):
 def test_reciprocal_rank_fusion_rewards_agreement():
     fused = reciprocal_rank_fusion([[1, 2, 3], [2, 1], [2]], k=60)
     assert max(fused, key=fused.get) == 2 and set(fused) == {1, 2, 3}
+
+
+def test_acronyms_are_spelled_out_only_where_the_question_writes_one():
+    from bot.retrieve import SearchIndex
+
+    # Across many articles common words are acronyms too ("WHO", "IT"); a question using them as words asks none.
+    index = SearchIndex(
+        [],
+        None,
+        None,
+        {},
+        {},
+        [],
+        [],
+        {},
+        acronyms={
+            "who": "World Health Organization",
+            "it": "Information Technology",
+            "idsea": "Deep Space Association",
+        },
+    )
+    words = frozenset({"who", "founded"})  # like the model's whole words: three letters or more
+    assert index.spelled_out("Who founded it?", words) == "Who founded it?"
+    assert index.spelled_out("Is WHO in IT?", words) == (
+        "Is WHO (World Health Organization) in IT (Information Technology)?"
+    )
+    assert index.spelled_out("who founded idsea", words) == "who founded idsea (Deep Space Association)"
