@@ -65,7 +65,11 @@ class CachedEmbedder:
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32, copy=False)
 
     def embed_query_vector(self, text: str) -> np.ndarray:
-        return self.inner.embed_query_vector(text)
+        return self.inner.embed_query_vector(text)  # questions are never taken from the cache
+
+    def clear_cache(self) -> None:
+        """Forget the inner model's cached question embeddings (measure the uncached path)."""
+        self.inner.clear_cache()
 
     # LangChain `Embeddings` interface (the baseline recipe's Chroma calls these)
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
