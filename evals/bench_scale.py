@@ -317,20 +317,27 @@ def measure_size(
     return row
 
 
-def start_chroma_server(path: Path) -> tuple[subprocess.Popen, str]:
-    """`chroma run` on a free port of 127.0.0.1 (never beyond loopback), once it answers."""
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     import socket
-
-    import chromadb
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def start_chroma_server(path: Path) -> tuple[subprocess.Popen, str]:
+    """`chroma run` on a free port of 127.0.0.1 (never beyond loopback), once it answers its heartbeat
+    (the benchmark's server, and the one the server tests start)."""
+    import chromadb
+
+    port = free_port()
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     process = subprocess.Popen(
         [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     deadline = time.monotonic() + 60
     while True:

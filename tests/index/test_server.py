@@ -5,16 +5,14 @@ of processes, and a server restarted empty is refilled from the snapshot without
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from sample_index import ARTICLES, write_articles
 
 from bot import Bot
+from evals.bench_scale import free_port, start_chroma_server
 from knowledge.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.slow
@@ -22,37 +20,9 @@ pytestmark = pytest.mark.slow
 QUESTIONS = ["Which probe flew past Venus?", "Where was the camera of the Beta orbiter built?", "What did Alpha find?"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(path) -> tuple[subprocess.Popen, str]:
-    """`chroma run` on a free loopback port, once it answers its heartbeat."""
-    import chromadb
-
-    chroma = shutil.which("chroma") or str(PROJECT_ROOT / ".venv" / "bin" / "chroma")
-    port = _free_port()
-    server = subprocess.Popen(
-        [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            return server, f"http://127.0.0.1:{port}"
-        except Exception:
-            assert time.monotonic() < deadline and server.poll() is None, "chroma run did not start"
-            time.sleep(0.3)
-
-
 @pytest.fixture
 def server(tmp_path):
-    process, url = start_server(tmp_path / "server")
+    process, url = start_chroma_server(tmp_path / "server")
     yield url
     process.terminate()
     process.wait(timeout=30)
@@ -90,14 +60,14 @@ def test_answers_match_the_embedded_store_and_every_process_agrees(server, tmp_p
 
 def test_a_server_restarted_empty_is_refilled_from_the_snapshot(tmp_path, embedder):
     knowledge = write_articles(tmp_path / "articles", ARTICLES)
-    process, url = start_server(tmp_path / "server-1")
+    process, url = start_chroma_server(tmp_path / "server-1")
     settings = Settings(knowledge_dir=knowledge, index_dir=tmp_path / "index", chroma_url=url, progress=False)
     try:
         Bot(settings=settings, embedder=embedder).index()
     finally:
         process.terminate()
         process.wait(timeout=30)
-    process, url = start_server(tmp_path / "server-2")  # a new, empty server
+    process, url = start_chroma_server(tmp_path / "server-2")  # a new, empty server
     try:
         report = Bot(settings=Settings(**{**settings.__dict__, "chroma_url": url}), embedder=embedder).index()
         assert sorted(report.repaired) == ["alpha", "beta", "gamma"] and report.embedded == 0
@@ -108,7 +78,7 @@ def test_a_server_restarted_empty_is_refilled_from_the_snapshot(tmp_path, embedd
 
 def test_an_unreachable_server_is_a_clear_error(tmp_path, embedder):
     knowledge = write_articles(tmp_path / "articles", ARTICLES)
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     settings = Settings(knowledge_dir=knowledge, index_dir=tmp_path / "index", chroma_url=url, progress=False)
     with pytest.raises(Exception, match="(?i)connect"):
         Bot(settings=settings, embedder=embedder).index()
