@@ -127,7 +127,9 @@ class Snapshot:
         return cache[name]
 
     def _json(self, name: str):
-        return json.loads((self.path / f"{name}.json").read_text(encoding="utf-8"))
+        # Bytes, not text: a text read also translates newlines (0.18 s for texts.json at 50k chunks,
+        # against 0.05 s to decode it); JSON written by `json.dumps` holds none outside its strings.
+        return json.loads((self.path / f"{name}.json").read_bytes())
 
     # --- articles -------------------------------------------------------------------------------
     def article_texts(self) -> dict[str, str]:
