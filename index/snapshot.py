@@ -10,7 +10,6 @@ changed articles only; `index/folder.py` switches versions atomically. Reading i
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from collections import Counter
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from index import faults
+from index.bm25_index import write_bm25
 from index.records import ArticleRecords, most_common_spellings, spelling_counts
 from index.types import Chunk, SentenceTable
 from knowledge.types import Article
@@ -379,7 +379,7 @@ def write_snapshot(
     )
     _write_json(temporary / "spellings.json", most_common_spellings(counts))
     if n_chunks:
-        _write_bm25(temporary / "bm25", vocabulary, chunk_flat, chunk_ptr)
+        write_bm25(temporary / "bm25", vocabulary, chunk_flat, chunk_ptr)
     faults.checkpoint("snapshot-half-written")
     manifest = {
         "format": FORMAT,
@@ -456,16 +456,6 @@ def _spelling_counts(previous: Snapshot | None, keep: list[str], fresh: dict[str
     for item in fresh.values():
         counts.update(spelling_counts(item.records.article.text))
     return Counter({pair: n for pair, n in counts.items() if n > 0})
-
-
-def _write_bm25(folder: Path, vocabulary: list[str], flat: np.ndarray, ptr: np.ndarray) -> None:
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-    ids = [flat[a:b].tolist() for a, b in zip(ptr.tolist(), ptr[1:].tolist(), strict=False)]
-    bm25 = bm25s.BM25()
-    bm25.index((ids, {t: i for i, t in enumerate(vocabulary)}), show_progress=False)
-    bm25.save(str(folder))
 
 
 def _save(path: Path, array: np.ndarray) -> None:
