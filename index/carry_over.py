@@ -68,7 +68,8 @@ class PreviousFile:
 
 def write_rows(path: Path, dtype: np.dtype, tail: tuple, blocks: list, previous: np.ndarray | None) -> None:
     """Write an `.npy` array of rows from `blocks`, in order: `(a, b)` is rows a..b of the previous
-    version's array (memory-mapped `previous`, copied from its file), an array is new rows."""
+    version's array (memory-mapped `previous`, copied from its file), an array is new rows. Not
+    synced to disk: the caller does it (while it does other work)."""
     dtype = np.dtype(dtype)
     count = sum(b[1] - b[0] if isinstance(b, tuple) else len(b) for b in blocks)
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (count, *tail)}
@@ -84,7 +85,6 @@ def write_rows(path: Path, dtype: np.dtype, tail: tuple, blocks: list, previous:
                     source.copy(previous.offset + block[0] * row_bytes, previous.offset + block[1] * row_bytes, out)
                 else:  # no file to copy from: through the mapping, which stays readable
                     write_all(out, memoryview(np.ascontiguousarray(previous[block[0] : block[1]])).cast("B"))
-        os.fsync(out.fileno())
 
 
 def _array_file(array: np.ndarray) -> PreviousFile:
