@@ -24,7 +24,8 @@ from index.embeddings import Embedder
 from index.folder import IndexFolder
 from index.lexical import tokenize
 from index.records import ArticleRecords, derive_records
-from index.snapshot import NewArticle, Snapshot, SnapshotError, write_snapshot
+from index.snapshot import Snapshot, SnapshotError
+from index.snapshot_write import NewArticle, write_snapshot
 from index.store import Store, StoreLocation
 from index.types import SyncPhase, SyncProgress
 from knowledge.types import Article
