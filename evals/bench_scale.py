@@ -16,17 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
+from evals.chroma_server import start_chroma_server
+from evals.scale_processes import hit, median
 from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "data" / "wiki-scale-corpus.tar.gz"
@@ -57,111 +56,14 @@ def first_files_with(files: list[Path], chunks: int) -> list[Path]:
     return taken
 
 
-def _median(values) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-# --- one answering process: start-up, warm answers, hit@5, peak RSS ------------------------------
-def answering_process(knowledge: str, index: str, questions_file: str, chroma_url: str = "") -> None:
-    """Run in a fresh process (`--answer`): prints one JSON line of measurements."""
-    go_offline()
-    began = time.perf_counter()
-    from bot import Bot
-
-    settings = Settings.from_env(knowledge_dir=Path(knowledge), index_dir=Path(index), progress=False, watch=False)
-    settings = replace(settings, chroma_url=chroma_url)
-    bot = Bot(settings=settings)
-    bot._ensure_ready()
-    startup = time.perf_counter() - began
-    questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    bot.ask(questions[0]["question"])  # warm
-    totals, stages, hits, texts = [], {}, 0, []
-    for q in questions:
-        bot.query_encoder.clear_cache()
-        t = time.perf_counter()
-        answer = bot.ask(q["question"])
-        totals.append((time.perf_counter() - t) * 1000)
-        for stage, ms in answer.timings.items():
-            stages.setdefault(stage, []).append(ms)
-        hits += _hit(answer.retrieved, q)
-        texts.append(answer.text)
-    totals.sort()
-    print(
-        json.dumps(
-            {
-                "startup_s": startup,
-                "p50_ms": _median(totals),
-                "p95_ms": totals[int(0.95 * (len(totals) - 1))],
-                "stages_ms": {k: _median(v) for k, v in stages.items()},
-                "hit5": hits / len(questions),
-                "rss_mb": peak_rss_mb(),
-                "answers": texts,
-            }
-        )
-    )
-
-
-def retrieval_process(knowledge: str, index: str, questions_file: str) -> None:
-    """Run in a fresh process (`--retrieve`): the index side alone — open the snapshot's search index,
-    then hybrid retrieval per question. One JSON line."""
-    go_offline()
-    began = time.perf_counter()
-    from bot.retrieve import HybridRetriever, SearchIndex
-    from index.embeddings import bundled_embedder
-    from index.folder import IndexFolder
-    from index.onnx_query import load_or_export
-
-    settings = Settings()
-    snapshot = IndexFolder(index).snapshot()
-    search = SearchIndex.load(snapshot)
-    opened = time.perf_counter() - began
-    encoder = load_or_export(settings.cache_dir, bundled_embedder(settings.model_sha256))
-    retriever = HybridRetriever(search_index=search, store=snapshot, embedder=encoder, top_k=5, candidates_k=20)
-    questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    retriever.retrieve(questions[0]["question"])
-    times, hits = [], 0
-    for q in questions:
-        encoder.clear_cache()
-        t = time.perf_counter()
-        ranked = retriever.retrieve(q["question"]).ranking
-        times.append((time.perf_counter() - t) * 1000)
-        hits += _hit([search.chunks[i] for i, _ in ranked], q)
-    times.sort()
-    print(
-        json.dumps(
-            {
-                "open_s": opened,
-                "p50_ms": _median(times),
-                "p95_ms": times[int(0.95 * (len(times) - 1))],
-                "hit5": hits / len(questions),
-                "rss_mb": peak_rss_mb(),
-            }
-        )
-    )
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM; `ru_maxrss` would report the parent's after fork+exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _hit(retrieved, question: dict) -> bool:
-    """A retrieved chunk of the question's article holds one of its gold answers."""
-    golds = [a.lower() for a in question["answers"]]
-    return any(c.title == question["title"] and any(g in c.text.lower() for g in golds) for c in retrieved)
 
 
 def _answer_run(
     knowledge: Path, index: Path, questions_file: Path, chroma_url: str = "", mode: str = "--answer"
 ) -> dict:
-    command = [sys.executable, "-m", "evals.bench_scale", mode, str(knowledge), str(index), str(questions_file)]
+    command = [sys.executable, "-m", "evals.scale_processes", mode, str(knowledge), str(index), str(questions_file)]
     done = subprocess.run(
         command + ([chroma_url] if chroma_url else []), capture_output=True, text=True, cwd=PROJECT_ROOT, check=True
     )
@@ -203,11 +105,11 @@ def baseline_figures(knowledge: Path, questions: list[dict], embedder) -> dict:
         t = time.perf_counter()
         answer = bot.ask(q["question"])
         totals.append((time.perf_counter() - t) * 1000)
-        hits += _hit(answer.retrieved, q)
+        hits += hit(answer.retrieved, q)
     totals.sort()
     return {
         "build_s": build,
-        "p50_ms": _median(totals),
+        "p50_ms": median(totals),
         "p95_ms": totals[int(0.95 * (len(totals) - 1))],
         "hit5": hits / len(questions),
     }
@@ -252,8 +154,8 @@ def measure_size(
         sync_index(load_articles(knowledge), folder, location, embedder, verify=verify)
         return time.perf_counter() - t
 
-    noop_quick = _median([sync(False) for _ in range(runs)])
-    noop_full = _median([sync(True) for _ in range(runs)])
+    noop_quick = median([sync(False) for _ in range(runs)])
+    noop_full = median([sync(True) for _ in range(runs)])
     changed_total, changed_embed = [], []
     target = sorted(knowledge.iterdir())[len(list(knowledge.iterdir())) // 2]
     original = target.read_text(encoding="utf-8")
@@ -281,11 +183,11 @@ def measure_size(
         "disk_mb": _du(index_dir) / 1e6,
         "noop_quick_s": noop_quick,
         "noop_full_s": noop_full,
-        "one_changed_s": _median(changed_total),
-        "one_changed_embed_s": _median(changed_embed),
-        "index_open_s": _median([r["open_s"] for r in retrieving]),
-        "retrieve_p50_ms": _median([r["p50_ms"] for r in retrieving]),
-        "retrieve_p95_ms": _median([r["p95_ms"] for r in retrieving]),
+        "one_changed_s": median(changed_total),
+        "one_changed_embed_s": median(changed_embed),
+        "index_open_s": median([r["open_s"] for r in retrieving]),
+        "retrieve_p50_ms": median([r["p50_ms"] for r in retrieving]),
+        "retrieve_p95_ms": median([r["p95_ms"] for r in retrieving]),
         "retrieve_hit5": retrieving[0]["hit5"],
         "retrieve_rss_mb": max(r["rss_mb"] for r in retrieving),
     }
@@ -293,11 +195,11 @@ def measure_size(
         return row
     answering = [_answer_run(knowledge, index_dir, questions_file) for _ in range(runs)]
     row["bot"] = {
-        "cold_ask_s": _median([_cold_ask(knowledge, index_dir, asked[0]["question"]) for _ in range(runs)]),
-        "startup_s": _median([a["startup_s"] for a in answering]),
-        "p50_ms": _median([a["p50_ms"] for a in answering]),
-        "p95_ms": _median([a["p95_ms"] for a in answering]),
-        "stages_ms": {k: _median([a["stages_ms"][k] for a in answering]) for k in answering[0]["stages_ms"]},
+        "cold_ask_s": median([_cold_ask(knowledge, index_dir, asked[0]["question"]) for _ in range(runs)]),
+        "startup_s": median([a["startup_s"] for a in answering]),
+        "p50_ms": median([a["p50_ms"] for a in answering]),
+        "p95_ms": median([a["p95_ms"] for a in answering]),
+        "stages_ms": {k: median([a["stages_ms"][k] for a in answering]) for k in answering[0]["stages_ms"]},
         "hit5": answering[0]["hit5"],
         "rss_mb": max(a["rss_mb"] for a in answering),
     }
@@ -315,40 +217,6 @@ def measure_size(
             except Exception as exc:  # a side measurement failing must not lose the main one
                 print(f"{name} at {chunks} chunks failed: {exc}", file=sys.stderr)
     return row
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_chroma_server(path: Path) -> tuple[subprocess.Popen, str]:
-    """`chroma run` on a free port of 127.0.0.1 (never beyond loopback), once it answers its heartbeat
-    (the benchmark's server, and the one the server tests start)."""
-    import chromadb
-
-    port = free_port()
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    process = subprocess.Popen(
-        [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            return process, f"http://127.0.0.1:{port}"
-        except Exception:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("chroma run did not start") from None
-            time.sleep(0.3)
 
 
 def server_figures(knowledge: Path, questions_file: Path, embedder, work: Path, embedded: dict, row: dict) -> dict:
@@ -475,15 +343,7 @@ def main() -> None:
         default=20000,
         help="Measure whole answers (the Bot, the baseline, the server) only up to this many chunks",
     )
-    parser.add_argument("--answer", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--retrieve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.answer:
-        answering_process(*args.answer)
-        return
-    if args.retrieve:
-        retrieval_process(*args.retrieve)
-        return
     go_offline()
     from evals.embedding_cache import CachedEmbedder
     from index.embeddings import SentenceEmbedder

@@ -1,12 +1,14 @@
-"""evals/bench_scale.py: its measuring processes run against a real index (the bench itself is not a test)."""
+"""evals/bench_scale.py and evals/scale_processes.py: the baseline and the measuring processes run against a
+real index (the bench itself is not a test)."""
 
 from __future__ import annotations
 
 import json
 
 from bot import Bot
-from evals.bench_scale import baseline_figures, retrieval_process
+from evals.bench_scale import baseline_figures
 from evals.embedding_cache import CachedEmbedder
+from evals.scale_processes import retrieval_process
 
 
 def _alpha(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from sample_index import ARTICLES, write_articles
 
 from bot import Bot
-from evals.bench_scale import free_port, start_chroma_server
+from evals.chroma_server import free_port, start_chroma_server
 from knowledge.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.slow
