@@ -102,8 +102,9 @@ class AnswerComposer:
         self.follow_up_threshold = follow_up_threshold
 
     @classmethod
-    def bundled(cls, threshold: float | None = None) -> AnswerComposer:
-        """The calibrators `make train` ships, with their calibrated thresholds unless one is given."""
+    def bundled(cls, threshold: float | None = None, conversation: dict | None = None) -> AnswerComposer:
+        """The calibrators `make train` ships, with their calibrated thresholds unless one is given;
+        `conversation`: `bot/models/conversation.json` when the caller has read it already."""
         import json
 
         def load(name: str) -> tuple[LinearModel, float, dict]:
@@ -113,7 +114,8 @@ class AnswerComposer:
 
         *with_reader, raw = load("calibrator.json")
         *sentences_only, _ = load("calibrator-sentences.json")
-        conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
+        if conversation is None:
+            conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
         follow_up = conversation.get("follow_up_threshold") if threshold is None else threshold
         lead = raw.get("lead_margin", float("inf"))
         return cls(tuple(with_reader), tuple(sentences_only), lead, follow_up)

@@ -81,8 +81,9 @@ class AnswerPath:
             self.rewriter = LLMRewriter(llm_client, fallback=self.rewriter)
         self.ranker = SentenceRanker.bundled()
         self.reader = PassageReader(reader)
-        self.composer = AnswerComposer.bundled(settings.abstain_below)
-        self.switch_margin = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))["switch_margin"]
+        conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
+        self.composer = AnswerComposer.bundled(settings.abstain_below, conversation)
+        self.switch_margin = conversation["switch_margin"]
         self.chain = (
             RunnableLambda(self._understand)
             | RunnableLambda(self._retrieve)
