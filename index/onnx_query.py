@@ -36,8 +36,8 @@ def session_options():
     """onnxruntime options for every model answering runs (the query encoder, the reader).
 
     Spinning is off: by default a session's threads busy-wait after each run, stealing the cores from
-    the next step (the other model, numpy's sentence scores). Measured at 20k chunks on 2 cores, an
-    answer's p50 went from 68 to 36 ms with it off (`make bench-scale`)."""
+    the next step (the other model, numpy's sentence scores). At 20k chunks on 2 cores, an answer's
+    p50 went from 68 to 36 ms with it off (runs alternated in one session; README "At scale")."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
