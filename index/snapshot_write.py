@@ -25,7 +25,7 @@ import numpy as np
 from index import faults
 from index.bm25_index import write_bm25
 from index.carry_over import write_json_strings, write_rows
-from index.records import ArticleRecords, spelling_counts
+from index.records import ArticleRecords, most_common_spellings, spelling_counts
 from index.snapshot import ARRAYS, FORMAT, Snapshot
 
 
@@ -287,7 +287,7 @@ def _write_texts(path: Path, previous: Snapshot | None, parts: list) -> np.ndarr
 def _spellings(previous: Snapshot | None, keep: list[str], fresh: dict[str, NewArticle]) -> tuple[dict, dict]:
     """Global spelling counts ("word\tspelling" → occurrences: the previous ones, minus articles
     dropped or replaced, plus new ones) and each word's most common spelling, decided again only for
-    the words those articles hold (as `most_common_spellings` decides: ties to the smallest string)."""
+    the words those articles hold (by `most_common_spellings`: ties to the smallest string)."""
     counts: dict[str, int] = {}
     spellings: dict[str, str] = {}
     changes: list[tuple[Counter, int]] = []
@@ -308,18 +308,17 @@ def _spellings(previous: Snapshot | None, keep: list[str], fresh: dict[str, NewA
         if counts[key] <= 0:
             del counts[key]
     touched = {key.partition("\t")[0] for key in touched_pairs}
-    best: dict[str, tuple[int, str]] = {}
+    touched_counts: Counter = Counter()
     for key, count in counts.items():
         word, _, surface = key.partition("\t")
         if word in touched:
-            current = best.get(word)
-            if current is None or count > current[0] or (count == current[0] and surface < current[1]):
-                best[word] = (count, surface)
+            touched_counts[(word, surface)] = count
+    best = most_common_spellings(touched_counts)
     new_words = False
     for word in touched:
         if word in best:
             new_words = new_words or word not in spellings
-            spellings[word] = best[word][1]
+            spellings[word] = best[word]
         else:
             spellings.pop(word, None)
     return counts, dict(sorted(spellings.items())) if new_words else spellings
