@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from index.build import sync_index
 from index.folder import IndexFolder
 from index.store import StoreLocation
@@ -12,6 +14,21 @@ ARTICLES = {
     "beta.txt": "Beta\n\nThe Beta orbiter mapped the poles of Mars. Its camera was built in Sweden.\n",
     "gamma.md": "---\ntitle: Gamma\n---\nThe Gamma probe flew past Venus in 2019.\n\nIt measured the clouds.\n",
 }
+
+MORE = {  # enough articles for kept runs on both sides of a changed one
+    "delta.txt": "Delta\n\nThe Delta lander touched down on Titan in 2034. Its drill reached the ice.\n",
+    "epsilon.txt": "Epsilon\n\nEpsilon studied the Sun’s corona. It was IDSEA’s first mission.\n",
+    "zeta.txt": "Zeta\n\nZeta — 泽塔 — mapped the asteroid belt. Its camera was built in Hefei.\n",
+}
+
+
+def file_digests(path) -> dict[str, str]:
+    """sha256 of every file under `path`, by relative name."""
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 def write_articles(folder, articles=None):

@@ -1,23 +1,17 @@
 """index/snapshot_write.py and index/carry_over.py on real syncs: kept articles are carried over
-unchanged, old versions stay as they were, and a sync still equals a clean build."""
+unchanged and old versions stay as they were (that a sync equals a clean build, file for file, is
+tests/index/test_build.py's)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import numpy as np
 import pytest
-from sample_index import Index, write_articles
+from sample_index import MORE, Index, file_digests, write_articles
 
 from index import carry_over
 from index.snapshot import Snapshot
-
-MORE = {  # enough articles for kept runs on both sides of a changed one
-    "delta.txt": "Delta\n\nThe Delta lander touched down on Titan in 2034. Its drill reached the ice.\n",
-    "epsilon.txt": "Epsilon\n\nEpsilon studied the Sun’s corona. It was IDSEA’s first mission.\n",
-    "zeta.txt": "Zeta\n\nZeta — 泽塔 — mapped the asteroid belt. Its camera was built in Hefei.\n",
-}
 
 
 @pytest.fixture
@@ -40,14 +34,6 @@ def _rows(snapshot: Snapshot, article_id: str) -> dict:
         "chunk_rows": (snapshot._array("chunk_rows")[ca:cb] - sa).tolist(),
         "sentence_tokens": sentence_tokens[sa:sb],
         "hash": entry.hash,
-    }
-
-
-def _digests(path) -> dict[str, str]:
-    return {
-        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
     }
 
 
@@ -86,32 +72,11 @@ def test_an_old_version_stays_readable_and_unchanged_after_a_new_sync(tmp_path, 
 
     # Writing the next version never touches the previous one's files.
     current = index.folder.snapshot()
-    digests = _digests(current.path)
+    digests = file_digests(current.path)
     from index.snapshot_write import write_snapshot
 
     write_snapshot(index.folder.snapshots, 99, current.signature, embedder.dimension, current, ["beta", "delta"], [])
-    assert _digests(current.path) == digests
-
-
-def test_a_sync_equals_a_clean_build_file_for_file(tmp_path, folder, embedder):
-    incremental = Index(tmp_path / "incremental", embedder)
-    incremental.sync(folder)
-    (folder / "beta.txt").write_text("Beta\n\nThe Beta orbiter mapped Mars and its moon Phobos.\n", encoding="utf-8")
-    (folder / "alpha.txt").unlink()
-    write_articles(folder, {"eta.txt": "Eta\n\nEta carried a Phobos camera. ETA’s team was in Hefei.\n"})
-    incremental.sync(folder)
-    clean = Index(tmp_path / "clean", embedder)
-    clean.sync(folder)
-    a, b = incremental.folder.snapshot(), clean.folder.snapshot()
-    vectors = {"chunk_vectors.npy", "sentence_vectors.npy", "manifest.json", "spelling_counts.json"}
-    da, db = _digests(a.path), _digests(b.path)
-    assert da.keys() == db.keys()
-    assert {name for name in da if da[name] != db[name]} <= vectors  # vectors: batches differ in float rounding
-    assert a.manifest["articles"] == b.manifest["articles"]
-    counts = [s._json("spelling_counts") for s in (a, b)]
-    assert [dict(zip(c["pairs"], c["counts"], strict=True)) for c in counts][0] == dict(
-        zip(counts[1]["pairs"], counts[1]["counts"], strict=True)
-    )  # the same counts; their order follows the history
+    assert file_digests(current.path) == digests
 
 
 @pytest.mark.parametrize("damage", ["missing", "shifted", "no copy_file_range"])
