@@ -46,17 +46,23 @@ def measure_floor(embedder, runs: int = 30) -> float:
     return _median_ms(times[3:])
 
 
+def _ask_times(bot, asks: list[tuple[str, list[dict] | None]], rounds: int) -> list[float]:
+    """Seconds of each `bot.ask(question, history)`, `rounds` times over, the query-embedding cache
+    emptied before each (so every question is embedded anew)."""
+    times = []
+    for _ in range(rounds):
+        for question, history in asks:
+            bot.query_encoder.clear_cache()
+            began = time.perf_counter()
+            bot.ask(question, history=history)
+            times.append(time.perf_counter() - began)
+    return times
+
+
 def measure_warm(bot, rounds: int = 5) -> tuple[float, float]:
     """p50 and p95 ms of `bot.ask` on a warm bot, with the query-embedding cache emptied each time."""
     bot.ask(QUESTIONS[0])
-    times = []
-    for _ in range(rounds):
-        for question in QUESTIONS:
-            bot.query_encoder.clear_cache()
-            began = time.perf_counter()
-            bot.ask(question)
-            times.append(time.perf_counter() - began)
-    times.sort()
+    times = sorted(_ask_times(bot, [(q, None) for q in QUESTIONS], rounds))
     return _median_ms(times), times[int(0.95 * (len(times) - 1))] * 1000
 
 
@@ -69,14 +75,7 @@ def measure_follow_up(bot, rounds: int = 5) -> float:
         (follow_up, [{"role": "user", "content": first}, {"role": "assistant", "content": bot.ask(first).text}])
         for first, follow_up in FOLLOW_UPS
     ]
-    times = []
-    for _ in range(rounds):
-        for question, history in conversations:
-            bot.query_encoder.clear_cache()
-            began = time.perf_counter()
-            bot.ask(question, history=history)
-            times.append(time.perf_counter() - began)
-    return _median_ms(times)
+    return _median_ms(_ask_times(bot, conversations, rounds))
 
 
 def measure_cold(index_dir: Path, runs: int = 3) -> float:
