@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated, get_type_hints
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, FiniteFloat, TypeAdapter, ValidationError
 from pydantic import NonNegativeInt as NonNegativeInt  # re-exported for field annotations
@@ -72,11 +73,21 @@ def _creatable_folder(path: Path) -> Path:
     return path
 
 
+def _server_url(value: str) -> str:
+    """Empty (none), or an http(s) address with a host: anything else could never be reached."""
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// address with a host")
+    return value
+
+
 Folder = Annotated[Path, BeforeValidator(_expand_user), AfterValidator(_existing_folder)]
 WritableFolder = Annotated[Path, BeforeValidator(_expand_user), AfterValidator(_creatable_folder)]
 Share = Annotated[FiniteFloat, Field(ge=0, le=1)]  # a number from 0 to 1; nan and inf are refused
 PositiveNumber = Annotated[FiniteFloat, Field(gt=0)]
 Text = Annotated[str, Field(min_length=1)]
+ServerUrl = Annotated[str, AfterValidator(_server_url)]
 
 
 def default_index_dir(knowledge_dir: str | Path, root: Path = PROJECT_ROOT / ".index") -> Path:
@@ -143,7 +154,7 @@ class Settings:
     )
     progress: bool = _describe(True, "Show progress bars on indexing that takes more than a second.")
     max_upload_mb: PositiveNumber = _describe(20.0, "Largest file the web chat accepts as an upload, in MB.")
-    llm_base_url: str = _describe("", "OpenAI-compatible LLM server (…/v1); empty: extractive answers only.")
+    llm_base_url: ServerUrl = _describe("", "OpenAI-compatible LLM server (…/v1); empty: extractive answers only.")
     llm_model: Text = _describe("default", "Model name sent to the LLM server.")
     llm_api_key_env: str = _describe("", "Name of the env variable holding the LLM server's key (read when used).")
     llm_timeout_s: PositiveNumber = _describe(

@@ -9,8 +9,10 @@ variable named in Settings only when the client is built, never logged.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -71,23 +73,29 @@ class LLMClient:
 
     @property
     def chat(self):
-        """The `ChatOpenAI` model, built on first use (importing the openai client takes a moment)."""
+        """The `ChatOpenAI` model, built on first use (importing the openai client takes a moment);
+        raises `LLMFailure` with the set-up note when the client cannot be built."""
         with self._lock:
             if self._chat is None:
-                import httpx
-                from langchain_openai import ChatOpenAI
-
-                key = os.environ.get(self._key_env, "") if self._key_env else ""
-                self._chat = ChatOpenAI(
-                    base_url=self.base_url,
-                    model=self.model,
-                    api_key=key or NO_KEY,
-                    temperature=0,
-                    max_retries=0,  # one deadline for the whole answer: a retry would only eat into it
-                    timeout=httpx.Timeout(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s)),
-                    stream_usage=False,  # many OpenAI-compatible servers reject stream_options
-                )
+                self._chat = self._build()
             return self._chat
+
+    def _build(self):
+        try:
+            from langchain_openai import ChatOpenAI
+
+            key = os.environ.get(self._key_env, "") if self._key_env else ""
+            return ChatOpenAI(
+                base_url=self.base_url,
+                model=self.model,
+                api_key=key or NO_KEY,
+                temperature=0,
+                max_retries=0,  # one deadline for the whole answer: a retry would only eat into it
+                timeout=request_timeout(self.timeout_s),
+                stream_usage=False,  # many OpenAI-compatible servers reject stream_options
+            )
+        except Exception as error:  # noqa: BLE001 - a client that cannot be built is the project's fault, not the server's
+            raise LLMFailure(prompts.NOTE_SETUP.format(detail=_short(error))) from error
 
     def deadline(self) -> Deadline:
         """A fresh deadline of the configured timeout."""
@@ -148,6 +156,19 @@ class LLMClient:
             stop.set()  # the worker stops at its next chunk; its HTTP timeout bounds a silent server
 
 
+def request_timeout(seconds: float) -> tuple[float, float, float, float]:
+    """(connect, read, write, pool) seconds, the plain tuple both httpx and openai's httpx2 accept.
+
+    An `httpx.Timeout` object no longer works: openai ≥ 3.6 sends through httpx2 and rejects it, and
+    LangChain caches its HTTP client by the timeout, which must be hashable.
+
+    >>> request_timeout(60)
+    (10.0, 60.0, 60.0, 60.0)
+    """
+    seconds = float(seconds)
+    return (min(CONNECT_TIMEOUT_S, seconds), seconds, seconds, seconds)
+
+
 def _limit(max_tokens: int) -> dict:
     # In the request body as `max_tokens`, which every OpenAI-compatible server reads: ChatOpenAI's own
     # field would send only `max_completion_tokens`, which Ollama and LM Studio ignore. (A
@@ -164,8 +185,9 @@ def _text_of(chunk) -> str:
 
 def describe_failure(error: BaseException, deadline: Deadline) -> LLMFailure:
     """The user-facing note for an exception from the client, judged by the whole chain of causes
-    (LangChain wraps the OpenAI client's error, which wraps httpx's)."""
-    import httpx
+    (LangChain wraps the OpenAI client's error, which wraps its HTTP library's, which wraps the
+    socket's). Only openai's public exceptions and the standard library's are looked at, so a change
+    of HTTP library under openai (httpx → httpx2) does not change the notes."""
     import openai
 
     chain, seen = [], error
@@ -174,15 +196,23 @@ def describe_failure(error: BaseException, deadline: Deadline) -> LLMFailure:
         seen = seen.__cause__ or seen.__context__
     if any(isinstance(e, LLMFailure) for e in chain):
         return next(e for e in chain if isinstance(e, LLMFailure))
-    if any(isinstance(e, openai.APITimeoutError | httpx.TimeoutException) for e in chain):
+    if any(isinstance(e, openai.APITimeoutError | TimeoutError) for e in chain):
         return LLMFailure(prompts.NOTE_TIMEOUT.format(seconds=deadline.seconds))
     status = next((e for e in chain if isinstance(e, openai.APIStatusError)), None)
     if status is not None:
         return LLMFailure(prompts.NOTE_HTTP.format(status=status.status_code))
-    refused = next((e for e in chain if isinstance(e, httpx.ConnectError | OSError)), None)
-    if refused is not None and not any(isinstance(e, httpx.RemoteProtocolError | httpx.ReadError) for e in chain):
-        return LLMFailure(prompts.NOTE_UNREACHABLE.format(detail=_short(refused)))
+    # No connection was made: refused, no such host, no route. A connection that broke mid-reply
+    # (reset, closed early) is a cut reply, below.
+    unreachable = next((e for e in chain if _never_connected(e)), None)
+    if unreachable is not None:
+        return LLMFailure(prompts.NOTE_UNREACHABLE.format(detail=_short(unreachable)))
     return LLMFailure(prompts.NOTE_BROKEN.format(detail=_short(chain[-1])))
+
+
+def _never_connected(error: BaseException) -> bool:
+    if isinstance(error, ConnectionRefusedError | socket.gaierror | socket.herror):
+        return True
+    return isinstance(error, OSError) and error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL)
 
 
 def _short(error: BaseException) -> str:

@@ -72,6 +72,7 @@ CONDENSE_MAX_TURNS = 6  # the last few turns hold what a follow-up points back t
 
 # Notes on an answer whose LLM text is not shown (the extractive answer is shown instead).
 NOTE_TIMEOUT = "LLM timed out after {seconds:g} s; showing the quoted answer."
+NOTE_SETUP = "LLM client could not be set up ({detail}); showing the quoted answer."
 NOTE_UNREACHABLE = "LLM server unreachable ({detail}); showing the quoted answer."
 NOTE_HTTP = "LLM server answered HTTP {status}; showing the quoted answer."
 NOTE_BROKEN = "LLM reply was malformed or cut off ({detail}); showing the quoted answer."

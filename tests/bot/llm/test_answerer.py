@@ -183,6 +183,29 @@ def test_a_dns_failure_falls_back(monkeypatch, answerer_for, extractive):
     assert final.mode == AnswerMode.EXTRACTIVE and final.notes[-1].startswith("LLM server unreachable")
 
 
+def test_a_silent_server_falls_back_after_the_timeout(answerer_for, extractive):
+    with socket.socket() as silent:  # accepts the connection (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        began = time.monotonic()
+        final = answerer_for(f"http://127.0.0.1:{silent.getsockname()[1]}/v1", timeout=TIMEOUT).answer(
+            QUESTION, extractive.retrieved, extractive
+        )
+    assert time.monotonic() - began < TIMEOUT + SLACK
+    assert final.mode == AnswerMode.EXTRACTIVE and final.notes[-1] == prompts.NOTE_TIMEOUT.format(seconds=TIMEOUT)
+
+
+def test_a_client_that_cannot_be_built_is_named_as_such(serve, answerer_for, extractive, monkeypatch):
+    """The project's own client error is not blamed on the server's reply (a proxy variable the HTTP
+    client cannot use makes ChatOpenAI refuse to build)."""
+    server = serve(copies_passage_one)
+    monkeypatch.setenv("HTTP_PROXY", "socks9://proxy.invalid:1")
+    final = answerer_for(server.base_url, timeout=TIMEOUT).answer(QUESTION, extractive.retrieved, extractive)
+    assert final.mode == AnswerMode.EXTRACTIVE and final.text == extractive.text
+    assert final.notes[-1].startswith("LLM client could not be set up (") and "socks9" in final.notes[-1]
+    assert server.requests == []
+
+
 def test_an_abstention_is_not_sent_to_the_llm(serve, answerer_for, shipped_bot):
     server = serve(copies_passage_one)
     refused = shipped_bot.ask("What is the capital of France?")
