@@ -2,6 +2,7 @@
 # `setup` is a stamp: it creates .venv and installs once, again only when pyproject.toml changes.
 SHELL := /bin/bash
 PYTHON ?= python3
+PIP_VERSION := 26.3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -11,17 +12,31 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run chat index test eval bench bench-scale lint format browser strace clean llm-server train
+.PHONY: setup run chat index test eval bench bench-scale lint format browser strace clean llm-server train lock
 
 setup: $(STAMP)
 
-# torch first, from the local CPU build: otherwise sentence-transformers pulls a multi-GB CUDA torch.
-$(STAMP): pyproject.toml
+# Installs exactly the committed lock (requirements.lock: every package, direct and transitive, with
+# hashes), then the project itself without its dependencies. The lock pins torch to the local CPU
+# build (2.13.0+cpu, from pip's find-links folder), so no CUDA build can come in.
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install -qq -e '.[dev]'  # -qq: also hides setuptools' "Editable installation" banner
+	$(PY) -m pip install --quiet 'pip==$(PIP_VERSION)'
+	$(PY) -m pip install -qq --require-hashes --no-deps -r requirements.lock  # -qq: the find-links mirror warns per package
+	$(PY) -m pip install -qq -e . --no-deps  # -qq: also hides setuptools' "Editable installation" banner
 	touch $(STAMP)
+
+# Refresh the locks after changing a dependency in pyproject.toml, or to take newer releases (then run
+# `make test`): the newest versions pyproject.toml allows, torch held at the local CPU build. The
+# train lock is the main one plus what `make train` adds, resolved with the main lock as constraints.
+# uv lives in its own folder, so it is not part of the environment the lock describes.
+UV := .cache/lock-tool/bin/uv
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv .cache/lock-tool && .cache/lock-tool/bin/pip install --quiet 'uv>=0.13,<0.14'; }
+	$(UV) pip compile --quiet --upgrade pyproject.toml --extra dev -c constraints-torch.txt \
+	  --find-links /opt/wheels --python-version 3.11 --generate-hashes -o requirements.lock
+	$(UV) pip compile --quiet --upgrade pyproject.toml --extra dev --extra train -c requirements.lock \
+	  --find-links /opt/wheels --python-version 3.11 --generate-hashes -o requirements-train.lock
 
 index: setup
 	$(VENV)/bin/dsqa index
@@ -70,7 +85,7 @@ bench-scale: setup
 # not see): the extractive reader, then the question models, the sentence ranker, the answer-or-decline
 # calibration, and the conversation's topic-switch margin.
 train: setup
-	$(PY) -m pip install --quiet -e '.[dev,train]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-train.lock
 	$(PY) -m evals.training.reader
 	$(PY) -m evals.training.reader_eval --write
 	$(PY) -m evals.training.analysis
