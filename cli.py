@@ -79,7 +79,7 @@ def _guard(action):
 
 def format_answer(answer) -> str:
     """The answer text, any notes, and a numbered source list (title, quote)."""
-    from app_render import answer_as_text
+    from bot.answer_text import answer_as_text
 
     notes = [f"({note})" for note in answer.notes if not note.startswith("abstained:")]
     text, _, sources = answer_as_text(answer).partition("\n\nSources:\n")
@@ -171,10 +171,10 @@ def serve(
     quiet: bool = QuietOption,
 ) -> None:
     """Serve the web chat (index first if needed). Example: dsqa serve --port 7861"""
-    from app_server import AUTH_ENV, parse_auth
-    from app_server import serve as serve_chat
+    settings = _settings(knowledge, index)  # offline first: the page's modules import gradio
+    from web.server import AUTH_ENV, parse_auth
+    from web.server import serve as serve_chat
 
-    settings = _settings(knowledge, index)
     credentials = _guard(lambda: parse_auth(auth or os.environ.get(AUTH_ENV)))
     _guard(lambda: serve_chat(settings, host, port, credentials, progress=not quiet and settings.progress))
 

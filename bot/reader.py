@@ -4,8 +4,8 @@ no-answer (null) score on the same scale: SQuAD 2.0 style, the [CLS] position is
 The model is the bundled all-MiniLM-L6-v2 fine-tuned with LoRA (`evals/training/reader.py`); only the
 small adapter and QA head are committed (`bot/models/reader/`). At first use they are merged into the
 bundled weights, exported to ONNX (plus an int8 copy), checked against torch, and cached in a folder
-keyed by the base, adapter and config hashes (`bot/reader_export.py`). Once cached, reading imports
-neither torch nor transformers.
+keyed by the base, adapter and config hashes (`bot/reader_export.py`, which builds on this module,
+never the reverse). Once cached, reading imports neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Protocol
 import numpy as np
 
 from index.onnx_query import session_options
-from knowledge.settings import BUNDLED_MODEL_SHA256
 
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
 MAX_QUESTION_TOKENS = 64  # longer questions are cut, so the window keeps its room
@@ -148,7 +147,10 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 class OnnxReader:
-    """Reads with the ONNX export. `OnnxReader.load(cache_dir).read("Who?", ["Li founded it."])`"""
+    """Reads with the ONNX export in `folder` (`bot.reader_export.load_reader` makes it on first use).
+
+    `load_reader(cache_dir).read("Who?", ["Li founded it."])`
+    """
 
     def __init__(self, folder: Path, quantized: bool | None = None, model_dir: Path = MODEL_DIR):
         import onnxruntime
@@ -161,22 +163,6 @@ class OnnxReader:
         )
         self._tokenizer = load_tokenizer(folder / "tokenizer.json", self.config.max_length)
         self._lock = threading.Lock()
-
-    @classmethod
-    def load(
-        cls,
-        cache_dir: Path,
-        model_sha256: str = BUNDLED_MODEL_SHA256,
-        progress: bool = False,
-        model_dir: Path = MODEL_DIR,
-    ) -> OnnxReader:
-        """The reader from `cache_dir`, exported there first if it is not yet (that step needs torch)."""
-        folder = export_folder(cache_dir, model_sha256, model_dir)
-        if not (folder / "model.int8.onnx").exists():
-            from bot.reader_export import export  # torch: only for the first export
-
-            export(folder, model_sha256, progress, model_dir)
-        return cls(folder, model_dir=model_dir)
 
     def read(
         self, question: str, windows: Sequence[str], answer_from: Sequence[int] | None = None

@@ -1,6 +1,6 @@
 """The reader's one-time export (torch): merge the committed LoRA adapter and QA head into the bundled
 base, export to ONNX, quantise a copy to int8, check both against torch, and publish the cache folder
-atomically. `bot/reader.py` calls this only when the cache folder is missing.
+atomically. `load_reader` opens the cached export, exporting first only when its folder is missing.
 """
 
 from __future__ import annotations
@@ -14,8 +14,27 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.reader import CHECK_SAMPLES, MODEL_DIR, OnnxReader, ReaderConfig, encode_pairs, feed, load_tokenizer
+from bot.reader import (
+    CHECK_SAMPLES,
+    MODEL_DIR,
+    OnnxReader,
+    ReaderConfig,
+    encode_pairs,
+    export_folder,
+    feed,
+    load_tokenizer,
+)
 from knowledge.settings import BUNDLED_MODEL_SHA256
+
+
+def load_reader(
+    cache_dir: Path, model_sha256: str = BUNDLED_MODEL_SHA256, progress: bool = False, model_dir: Path = MODEL_DIR
+) -> OnnxReader:
+    """The reader from `cache_dir`, exported there first if it is not yet (that step needs torch)."""
+    folder = export_folder(cache_dir, model_sha256, model_dir)
+    if not (folder / "model.int8.onnx").exists():
+        export(folder, model_sha256, progress, model_dir)
+    return OnnxReader(folder, model_dir=model_dir)
 
 
 def merged_model(model_dir: Path = MODEL_DIR, model_sha256: str = BUNDLED_MODEL_SHA256):

@@ -175,10 +175,10 @@ class Bot:
     def _load_reader(self):
         """The extractive reader (`bot/reader.py`), or None when its model is not available."""
         try:
-            from bot.reader import OnnxReader
+            from bot.reader_export import load_reader
         except ImportError:
             return None
-        return OnnxReader.load(self.settings.cache_dir)
+        return load_reader(self.settings.cache_dir)
 
     def _dense_search(self, snapshot):
         """Exact search over the snapshot's vectors, or the Chroma server's (checked against it)."""

@@ -41,7 +41,7 @@ def _progress(description: str, quiet: bool):
 
 def _write_and_show(out: Path, summary: dict, rows: list, baseline_rows: list, as_json: bool) -> None:
     """Write the report files, then print summary.json (--json) or the table."""
-    from evals.report import write_outputs
+    from evals.report_files import write_outputs
 
     paths = write_outputs(out, summary, rows, baseline_rows)
     if as_json:

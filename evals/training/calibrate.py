@@ -36,12 +36,12 @@ MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a
 def load_reader():
     """The trained reader, or None before one exists (then readings carry no span)."""
     try:
-        from bot.reader import OnnxReader
+        from bot.reader_export import load_reader as load_onnx_reader
     except ImportError:
         return None
     from knowledge.settings import Settings
 
-    return OnnxReader.load(Settings().cache_dir)
+    return load_onnx_reader(Settings().cache_dir)
 
 
 def readings_of(corpus: Corpus, question: GoldQuestion, reader: PassageReader):

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bot.reader import MODEL_DIR, OnnxReader, export_folder, load_tokenizer
+from bot.reader_export import load_reader
 from evals.training.reader_data import (
     DEV_FILE,
     HELD_OUT_TITLES,
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     encoder = load_or_export(settings.cache_dir, bundled_embedder(settings.model_sha256))
     if encoder is None:
         raise SystemExit("the ONNX query encoder could not be exported (see the warning above)")
-    OnnxReader.load(settings.cache_dir, settings.model_sha256, progress=True, model_dir=args.model_dir)
+    load_reader(settings.cache_dir, settings.model_sha256, progress=True, model_dir=args.model_dir)
     folder = export_folder(settings.cache_dir, settings.model_sha256, args.model_dir)
     readers = {q: OnnxReader(folder, quantized=q == "int8", model_dir=args.model_dir) for q in ("fp32", "int8")}
     dev_p, dev_q = load_squad(DEV_FILE)

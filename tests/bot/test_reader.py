@@ -10,7 +10,8 @@ import unicodedata
 import pytest
 
 import bot.reader_export
-from bot.reader import MODEL_DIR, OnnxReader, SpanPrediction, export_folder
+from bot.reader import MODEL_DIR, SpanPrediction, export_folder
+from bot.reader_export import load_reader
 from knowledge.settings import BUNDLED_MODEL_SHA256, PROJECT_ROOT
 
 PLAIN = [  # (question, window, the span that answers it)
@@ -31,13 +32,13 @@ UNRELATED = [
 @pytest.fixture(scope="session")
 def reader_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("reader-cache")
-    OnnxReader.load(cache)  # the one export of the session (torch)
+    load_reader(cache)  # the one export of the session (torch)
     return cache
 
 
 @pytest.fixture(scope="session")
 def reader(reader_cache):
-    return OnnxReader.load(reader_cache)
+    return load_reader(reader_cache)
 
 
 def test_committed_model_is_small():
@@ -104,7 +105,7 @@ def test_export_is_cached_and_reused(reader_cache, monkeypatch):
     folder = export_folder(reader_cache, BUNDLED_MODEL_SHA256)
     stamp = (folder / "model.onnx").stat().st_mtime_ns
     monkeypatch.setattr(bot.reader_export, "export", lambda *a, **k: pytest.fail("exported a second time"))
-    again = OnnxReader.load(reader_cache)
+    again = load_reader(reader_cache)
     assert again.read(PLAIN[1][0], [PLAIN[1][1]])[0].end > 0
     assert (folder / "model.onnx").stat().st_mtime_ns == stamp
     assert [p.name for p in reader_cache.iterdir()] == [folder.name]  # no half-built folder left behind
@@ -114,8 +115,8 @@ def test_reading_from_the_cache_imports_no_torch(reader_cache):
     script = (
         "import json, sys\n"
         "from knowledge.settings import go_offline; go_offline()\n"
-        "from bot.reader import OnnxReader\n"
-        f"reader = OnnxReader.load({str(reader_cache)!r})\n"
+        "from bot.reader_export import load_reader\n"
+        f"reader = load_reader({str(reader_cache)!r})\n"
         f"p = reader.read({PLAIN[0][0]!r}, [{PLAIN[0][1]!r}])[0]\n"
         "print(json.dumps({'span': [p.start, p.end], 'heavy': sorted(m for m in ('torch', 'transformers', "
         "'sentence_transformers', 'peft') if m in sys.modules)}))\n"

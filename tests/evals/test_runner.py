@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evals.cli import eval_app
-from evals.report import write_outputs
+from evals.report_files import write_outputs
 from evals.runner import (
     DEFAULT_CASES,
     DEFAULT_THRESHOLDS,

@@ -61,7 +61,7 @@ def test_constructor_and_copies_are_validated_too():
 def test_no_environment_is_read_at_import():
     """Importing everything with a bad variable set is fine; only building Settings from it fails."""
     code = (
-        "import knowledge.settings, bot, cli, app_render, app_state\n"
+        "import knowledge.settings, bot, cli, web.render, web.state\n"
         "try:\n    knowledge.settings.Settings.from_env()\n"
         "except knowledge.settings.SettingsError as e:\n    print('refused:', e)\n"
     )

@@ -209,7 +209,8 @@ CHAT_INPUTS = {
 
 @pytest.fixture(scope="module")
 def chat_url(shipped_bot):
-    from app import build_app, launch
+    from web.page import build_app
+    from web.server import launch
 
     demo = build_app(shipped_bot, examples=[GOOD], stream_delay=0)
     url = launch(demo, "127.0.0.1", _free_port())

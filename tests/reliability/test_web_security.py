@@ -13,10 +13,10 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from app import build_app, launch
-from app_server import OPEN_PATHS, OPEN_PREFIXES
-from app_service import ChatService
-from app_state import empty_store, with_turn
+from web.page import build_app
+from web.server import OPEN_PATHS, OPEN_PREFIXES, launch
+from web.service import ChatService
+from web.state import empty_store, with_turn
 
 pytestmark = pytest.mark.slow
 USER, PASSWORD = "ann", "s3cret-pass"

@@ -109,7 +109,8 @@ def unused_port() -> int:
 @pytest.fixture(scope="session")
 def running_app(chat_bot, chat_settings, network_guard):
     """The web chat, launched in-process on a free loopback port for the whole test session."""
-    from app import build_app, launch
+    from web.page import build_app
+    from web.server import launch
 
     demo = build_app(chat_bot, examples=EXAMPLES, stream_delay=0.01)
     url = launch(demo, "127.0.0.1", free_port())

@@ -1,7 +1,7 @@
 """What the web chat's events do: answer within this browser's chat, log feedback, add and delete documents.
 
-`app.py` wires these methods to the page's components; HTML comes from `app_render.py` and the
-browser-kept chats from `app_state.py`. Answers come through `Bot.stream` (partial answers, then the
+`web/page.py` wires these methods to the page's components; HTML comes from `web/render.py` and the
+browser-kept chats from `web/state.py`. Answers come through `Bot.stream` (partial answers, then the
 final one). Feedback is bounded per session and overall, and written as ASCII JSON lines.
 """
 
@@ -19,8 +19,10 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from app_render import citation_records, render_answer, render_knowledge, render_sources, render_user, streamed_prefixes
-from app_state import (
+from bot import Answer, Bot
+from bot.examples import suggest_questions
+from web.render import citation_records, render_answer, render_knowledge, render_sources, render_user, streamed_prefixes
+from web.state import (
     MAX_TURNS_PER_CHAT,
     chat_choices,
     chat_turns,
@@ -31,8 +33,6 @@ from app_state import (
     with_turn,
     without_chat,
 )
-from bot import Answer, Bot
-from bot.examples import suggest_questions
 
 FEEDBACK_FILE = "feedback.jsonl"
 FEEDBACK_PER_SESSION = parse("60/hour")

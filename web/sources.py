@@ -3,7 +3,7 @@
 Citations from one article whose passages (chunks) overlap or touch become a single card: the
 passages are joined at their article offsets, every quote is marked, and the text is trimmed to
 some context around the quotes (a long stretch between two quotes is elided). Plain data only;
-`app_render.py` turns a card into HTML.
+`web/render.py` turns a card into HTML.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app_render import (
+from bot.types import AbstainReason, Answer, AnswerMode, ArticleSummary, Citation
+from web.render import (
     EMPTY_SOURCES,
     answer_as_text,
     citation_records,
@@ -17,7 +18,6 @@ from app_render import (
     render_with_markers,
     streamed_prefixes,
 )
-from bot.types import AbstainReason, Answer, AnswerMode, ArticleSummary, Citation
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 CHUNK = (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app_sources import merge_citations
 from bot.types import Citation
+from web.sources import merge_citations
 
 ARTICLE = (
     "China to Launch IDSEA\nCollaborative projects could begin.\n\n"

@@ -1,7 +1,8 @@
 """Serving the web chat safely: start-up checks, a login gate over every route, a login rate limit.
 
 `serve()` is what `dsqa serve` and `python app.py` run: it checks the address, credentials and port
-before anything slow (a bad one is a `ServeError`, one line), indexes, then serves `app.build_app`.
+before anything slow (a bad one is a `ServeError`, one line), indexes, then serves `web.page.build_app`
+with the page's script and style (`web/assets/`, package data).
 With `--auth`, `LoginGate` (ASGI middleware) answers 401 to every route but the login page and its
 static files, including Gradio's own `/gradio_api/cancel` and `/gradio_api/reset`, which Gradio
 leaves open, and it rate-limits failed logins per client and overall (`limits`, a moving window).
@@ -12,12 +13,20 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from pathlib import Path
 
+import gradio as gr
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
+
+from bot import Bot
+from web.page import build_app, theme
+
+ASSETS = Path(__file__).resolve().parent / "assets"  # the page's script and style, shipped as package data
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 AUTH_ENV = "DSQA_AUTH"  # "user:pass", the alternative to --auth
@@ -142,12 +151,6 @@ def serve(settings, host: str, port: int, auth: tuple[str, str] | None, progress
     """Check, index, build and serve the chat until Ctrl+C (what `dsqa serve` runs)."""
     check_binding(host, auth)
     check_port_free(host, port)
-    from knowledge.settings import go_offline
-
-    go_offline()
-    from app import build_app, launch
-    from bot import Bot
-
     bot = Bot(settings=settings)
     bot.index(progress=progress)
     if settings.watch:
@@ -160,3 +163,28 @@ def serve(settings, host: str, port: int, auth: tuple[str, str] | None, progress
     where = "" if is_loopback(host) else f" (bound to {host}, login required)"
     print(f"deepspace-qa web chat: {url}{where}  (Ctrl+C to stop)", flush=True)
     demo.block_thread()
+
+
+def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None = None, max_file_mb: float = 20) -> str:
+    """Start serving `demo` on host:port in the background and return its URL (see `check_binding`)."""
+    check_binding(host, auth)
+    _, url, _ = demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        share=False,
+        quiet=True,
+        prevent_thread_lock=True,
+        footer_links=["api"],
+        enable_monitoring=False,
+        mcp_server=False,
+        ssr_mode=False,
+        pwa=False,
+        run_history=False,
+        max_file_size=int(max_file_mb * 1_000_000),
+        app_kwargs={"middleware": [Middleware(LoginGate)]},
+        theme=theme(),
+        css_paths=[ASSETS / "chat.css"],
+        head=f"<script>{(ASSETS / 'chat.js').read_text(encoding='utf-8')}</script>",
+    )
+    return url

@@ -88,7 +88,7 @@ def test_blank_question_gets_a_clear_message(running_app):
 
 
 def test_chat_runs_on_a_queue_with_a_concurrency_limit(running_app):
-    from app import CONCURRENCY_LIMIT
+    from web.page import CONCURRENCY_LIMIT
 
     config = running_app.demo.config
     (chat,) = [d for d in config["dependencies"] if d.get("api_name") == "chat"]

@@ -4,7 +4,7 @@ Every piece of article or user text goes through `escape_text`, so a `<script>` 
 in an article or a question is shown as text. The chat bubbles are rendered by Gradio's Markdown
 (which strips `data-*` and `aria-*` attributes), so `escape_text` also turns Markdown punctuation into
 entities and links carry what the page script needs in their `href`. No Gradio import: this module
-only builds strings, which keeps it fast to test; `app.py` wires them into components.
+only builds strings, which keeps it fast to test; `web/page.py` wires them into components.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from app_sources import SourceCard, merge_citations
+from bot.answer_text import answer_as_text
 from bot.types import AbstainReason, Answer, AnswerMode, ArticleSummary
+from web.sources import SourceCard, merge_citations
 
 MARKER = re.compile(r"\[(\d+)\]")
 # HTML specials, plus the characters Markdown (or Gradio's LaTeX pass) would act on: as entities
@@ -88,21 +89,6 @@ def render_query_note(question: str, query: str) -> str:
     if not shows_rewrite(question, query):
         return ""
     return f'<div class="dsqa-query">Understood as: “{escape_text(query.strip())}”</div>'
-
-
-def answer_as_text(answer: Answer) -> str:
-    """The answer as plain text with a numbered source list: what the copy button copies.
-
-    >>> print(answer_as_text(Answer("Hefei [1].", [], False, "q")))
-    Hefei [1].
-    """
-    lines = [answer.text]
-    if answer.citations:
-        lines += ["", "Sources:"]
-        for c in answer.citations:
-            where = ", ".join(part for part in (c.date, f"p. {c.page}" if c.page else "") if part)
-            lines.append(f"[{c.number}] {c.title}" + (f" ({where})" if where else "") + f" — “{c.quote}”")
-    return "\n".join(lines)
 
 
 def from_line(answer: Answer) -> str:

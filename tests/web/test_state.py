@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-import app_state
-from app_state import (
+from bot.types import AbstainReason, Answer, AnswerMode, Citation
+from web import state as app_state
+from web.state import (
     answer_from_stored,
     chat_choices,
     chat_turns,
@@ -16,7 +17,6 @@ from app_state import (
     with_turn,
     without_chat,
 )
-from bot.types import AbstainReason, Answer, AnswerMode, Citation
 
 CITATION = Citation(1, "idsea", "China to Launch IDSEA", "Hefei.", 9, 15, "Based in Hefei.", 0, "2025-07-01", page=3)
 
