@@ -86,12 +86,12 @@ bench-scale: setup
 # calibration, and the conversation's topic-switch margin.
 train: setup
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-train.lock
-	$(PY) -m evals.training.reader
-	$(PY) -m evals.training.reader_eval --write
-	$(PY) -m evals.training.analysis
-	$(PY) -m evals.training.ranker
-	$(PY) -m evals.training.calibrate
-	$(PY) -m evals.training.conversation
+	$(PY) -m training.reader
+	$(PY) -m training.reader_eval --write
+	$(PY) -m training.analysis
+	$(PY) -m training.ranker
+	$(PY) -m training.calibrate
+	$(PY) -m training.conversation
 
 lint: setup
 	$(VENV)/bin/ruff check .

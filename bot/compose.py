@@ -4,7 +4,7 @@ and quote the sentence verbatim with its `[n]` marker; or decline with a typed r
 the articles cover.
 
 The score is a logistic model over the ranker's and the reader's outputs, trained and thresholded on
-a calibration split by `make train` (`evals/training/calibrate.py`); the reason only describes the
+a calibration split by `make train` (`training/calibrate.py`); the reason only describes the
 decline, it never makes it.
 """
 
@@ -98,7 +98,7 @@ class AnswerComposer:
         self.with_reader, self.sentences_only = with_reader, sentences_only
         self.lead_margin = lead_margin  # the reader's margin above which its span is led with
         # The reader's threshold for a follow-up that cannot stand alone (calibrated on conversations:
-        # `evals/training/conversation.py`); None: the same as for a question on its own.
+        # `training/conversation.py`); None: the same as for a question on its own.
         self.follow_up_threshold = follow_up_threshold
 
     @classmethod
@@ -159,7 +159,7 @@ class AnswerComposer:
         """The `Answer` for a verdict to answer: quote `rows`, and lead with the reader's span when the
         reader stands by it (`reader_stands_by`: its margin clears its own no-answer threshold) and its
         margin is one from which spans match gold answers better than their sentences do (calibrated on
-        held-out articles: `evals/training/calibrate.py`)."""
+        held-out articles: `training/calibrate.py`)."""
         reading = verdict.reading
         text, citations = cite(rows, index, retrieved)
         short = ""

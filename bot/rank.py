@@ -1,7 +1,7 @@
 """Rank the candidate sentences of the retrieved chunks with a learned model.
 
 Each candidate gets general features (meaning, words, retrieval ranks, context, position) and a
-logistic model trained on SQuAD 2.0 (`make train`, `evals/training/ranker.py`) turns them into the
+logistic model trained on SQuAD 2.0 (`make train`, `training/ranker.py`) turns them into the
 probability that the sentence holds the answer. No rule here knows any article or any question form.
 """
 

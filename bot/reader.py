@@ -1,7 +1,7 @@
 """Extractive reader: a question and a few short windows → the best answer span of each window, with a
 no-answer (null) score on the same scale: SQuAD 2.0 style, the [CLS] position is the null span.
 
-The model is the bundled all-MiniLM-L6-v2 fine-tuned with LoRA (`evals/training/reader.py`); only the
+The model is the bundled all-MiniLM-L6-v2 fine-tuned with LoRA (`training/reader.py`); only the
 small adapter and QA head are committed (`bot/models/reader/`). At first use they are merged into the
 bundled weights, exported to ONNX (plus an int8 copy), checked against torch, and cached in a folder
 keyed by the base, adapter and config hashes (`bot/reader_export.py`, which builds on this module,

@@ -120,7 +120,7 @@ def _export_into(building: Path, model, model_dir: Path, say) -> None:
     finally:
         logging.disable(logging.NOTSET)
     # fp32 must match torch; int8 only approximates it, so this only catches a broken graph (its
-    # quality is measured separately by `evals/training/reader_eval.py`).
+    # quality is measured separately by `training/reader_eval.py`).
     feed_np = {k: v.numpy() for k, v in inputs.items()}
     real = feed_np["attention_mask"].astype(bool)
     for quantized in (False, True):

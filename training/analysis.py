@@ -6,7 +6,7 @@
   articles, each intent with a similarity threshold that ordinary questions (the SQuAD train
   questions) cross at most 0.5% of the time.
 
-`python -m evals.training.analysis`
+`python -m training.analysis`
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from bot.analyze import MODELS, EmbeddingClassifier, IntentModel
 from bot.stages import AnswerType, Intent
-from evals.training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, open_corpus
+from training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, open_corpus
 
 EXAMPLES = {
     Intent.OVERVIEW: [

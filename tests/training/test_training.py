@@ -1,4 +1,4 @@
-"""evals/training and evals/rule_lines: the labels the models learn from, and the rule-line count."""
+"""training and evals/rule_lines: the labels the models learn from, and the rule-line count."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from bot.rank import FEATURES, MODELS, LinearModel
 from bot.stages import AnswerType
 from evals.rule_lines import rule_lines
-from evals.training.analysis import answer_type
-from evals.training.calibrate import decisions
-from evals.training.corpus import GoldQuestion
+from training.analysis import answer_type
+from training.calibrate import decisions
+from training.corpus import GoldQuestion
 
 
 @pytest.mark.parametrize(

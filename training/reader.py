@@ -4,7 +4,7 @@ LoRA, and save only the adapter and QA head (fp16) in `bot/models/reader/`.
 Input `[CLS] question [SEP] window [SEP]`; the loss is cross-entropy of the start and end positions,
 with [CLS] as both for windows that do not answer. Trained on the SQuAD train sample less two held-out
 articles (model selection); the dev sample is never read here. Fixed seeds: the same run gives the same
-model on the same machine. `python -m evals.training.reader --help` lists the knobs.
+model on the same machine. `python -m training.reader --help` lists the knobs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from bot.reader import MODEL_DIR, SpanPrediction, best_spans, encode_pairs, feed, load_tokenizer
-from evals.training.reader_data import (
+from index.embeddings import bundled_identity, bundled_model_dir
+from knowledge.settings import BUNDLED_MODEL_SHA256, go_offline
+from training.reader_data import (
     HELD_OUT_TITLES,
     TRAIN_FILE,
     cached_embeddings,
@@ -28,8 +30,6 @@ from evals.training.reader_data import (
     threshold_for,
     training_examples,
 )
-from index.embeddings import bundled_identity, bundled_model_dir
-from knowledge.settings import BUNDLED_MODEL_SHA256, go_offline
 
 
 class TorchReader:

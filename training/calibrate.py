@@ -5,7 +5,7 @@ reading's answer is right, and the threshold below which the bot declines.
 Fitted only on the calibration articles of the SQuAD train sample, which no other model saw. The
 threshold is the highest that keeps false refusals of answerable questions at or under
 `MAX_FALSE_REFUSALS` there. The dev sample's figures are printed, never used to choose anything.
-`python -m evals.training.calibrate`
+`python -m training.calibrate`
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from bot.compose import CALIBRATION_FEATURES, calibration_features, name_tokens
 from bot.rank import MODELS, LinearModel, SentenceRanker
 from bot.read import PassageReader
 from evals.metrics import squad_scores
-from evals.training.corpus import (
+from index.lexical import tokenize
+from training.corpus import (
     CALIBRATION_ARTICLES,
     DEV_FILE,
     TRAIN_FILE,
@@ -28,7 +29,6 @@ from evals.training.corpus import (
     holds_answer,
     open_corpus,
 )
-from index.lexical import tokenize
 
 MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a margin
 
@@ -41,7 +41,7 @@ def load_reader():
         return None
     from knowledge.settings import Settings
 
-    return load_onnx_reader(Settings().cache_dir)
+    return load_onnx_reader(Settings.from_env().cache_dir)
 
 
 def readings_of(corpus: Corpus, question: GoldQuestion, reader: PassageReader):

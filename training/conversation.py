@@ -3,7 +3,7 @@
 - the follow-up threshold: the decline threshold for a follow-up that cannot stand alone ("What
   year?", "Who was he?": `bot.analyze.refers_back`), the highest that keeps false refusals of such
   answerable turns at or under `MAX_FALSE_REFUSALS` (as for single questions on SQuAD,
-  `evals/training/calibrate.py`): they score far lower than stand-alone questions, so the
+  `training/calibrate.py`): they score far lower than stand-alone questions, so the
   single-question threshold refuses half of them. A question that stands alone keeps the single
   question's threshold in a conversation too (CoQA has no off-topic turns to calibrate it on);
 - the topic-switch margin: how much surer retrieval must be of a follow-up asked on its own, anywhere,
@@ -11,7 +11,7 @@
   margin whose answers most often contain the gold answer).
 
 Both are chosen by playing the CoQA sample's even-numbered stories (the calibration half); the
-odd-numbered half is printed beside them, never used to choose. `python -m evals.training.conversation`
+odd-numbered half is printed beside them, never used to choose. `python -m training.conversation`
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from bot.analyze import refers_back
 from bot.rank import MODELS
 from evals.coqa import HistoryMode, load_coqa, play, spread_runs, summarise_coqa, write_stories
 from evals.runner import temporary_bot
-from evals.training.calibrate import MAX_FALSE_REFUSALS
-from evals.training.corpus import SHARED
+from training.calibrate import MAX_FALSE_REFUSALS
+from training.corpus import SHARED
 
 COQA_FILE = SHARED / "coqa-dev-sample.json"
 MARGINS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)

@@ -2,7 +2,7 @@
 predicting whether a retrieved sentence holds a SQuAD question's gold answer.
 
 Trained on the SQuAD 2.0 train sample minus the calibration articles; scored on those and on the dev
-sample (which no model is trained on). `python -m evals.training.ranker`
+sample (which no model is trained on). `python -m training.ranker`
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from bot.rank import FEATURES, MODELS, LinearModel, candidate_rows, sentence_features
-from evals.training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, Corpus, holds_answer, open_corpus
 from index.lexical import tokenize
+from training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, Corpus, holds_answer, open_corpus
 
 
 def examples(corpus: Corpus, keep=lambda q: True) -> list[tuple[np.ndarray, np.ndarray]]:

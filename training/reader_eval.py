@@ -4,7 +4,7 @@ On the held-out train articles: the null threshold (at most 10% of answerable qu
 declined) and whether int8 keeps quality. On the SQuAD dev sample, which nothing was tuned on:
 oracle-window EM/F1, null detection at that threshold over the top-3 retrieved windows, and read
 latency against one query embedding in the same run. `--write` records the threshold and the int8
-choice in `bot/models/reader/config.json`. Run by `make train`; `python -m evals.training.reader_eval`.
+choice in `bot/models/reader/config.json`. Run by `make train`; `python -m training.reader_eval`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from pathlib import Path
 
 from bot.reader import MODEL_DIR, OnnxReader, export_folder, load_tokenizer
 from bot.reader_export import load_reader
-from evals.training.reader_data import (
+from index.embeddings import bundled_embedder
+from index.onnx_query import load_or_export
+from knowledge.settings import PROJECT_ROOT, Settings, go_offline
+from training.reader_data import (
     DEV_FILE,
     HELD_OUT_TITLES,
     TRAIN_FILE,
@@ -26,9 +29,6 @@ from evals.training.reader_data import (
     load_squad,
     threshold_for,
 )
-from index.embeddings import bundled_embedder
-from index.onnx_query import load_or_export
-from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 
 FALSE_DECLINES = (0.05, 0.10, 0.20)  # trade-off points, each threshold chosen on the held-out articles
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "evals" / "out" / "reader-eval.json")
     args = parser.parse_args(argv)
     go_offline()
-    settings = Settings()
+    settings = Settings.from_env()
     encoder = load_or_export(settings.cache_dir, bundled_embedder(settings.model_sha256))
     if encoder is None:
         raise SystemExit("the ONNX query encoder could not be exported (see the warning above)")

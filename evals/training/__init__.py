@@ -1,5 +1,0 @@
-"""`make train`: the small models the answer path ships in bot/models/, trained on public data.
-
-Each script is reproducible (fixed seeds, fixed splits) and prints what its model scores on data it
-did not see. Training may use torch and scikit-learn; answering uses neither.
-"""
