@@ -55,7 +55,11 @@ def _settings(knowledge: str | None = None, index: str | None = None, **override
 
     go_offline()  # offline and quiet (no model-loading bars) before any library loads
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")  # warnings: one line each
-    return Settings.from_env(knowledge_dir=knowledge, index_dir=index, **overrides)
+    settings = Settings.from_env(knowledge_dir=knowledge, index_dir=index, **overrides)
+    from index import faults
+
+    faults.arm(settings.kill_at)  # a no-op unless a crash test asks for it
+    return settings
 
 
 def _bot(knowledge: str | None, index: str | None, llm: bool | None = None):

@@ -29,7 +29,7 @@ from evals.scale_processes import hit, median
 from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "data" / "wiki-scale-corpus.tar.gz"
-CACHE = Path(os.environ.get("DSQA_BENCH_CACHE", Path.home() / ".cache" / "deepspace-qa" / "bench-embeddings"))
+CACHE = Path.home() / ".cache" / "deepspace-qa" / "bench-embeddings"  # the embeddings of the corpus, across runs
 
 
 def unpack(target: Path, corpus: Path = CORPUS) -> tuple[list[Path], list[dict]]:
@@ -337,6 +337,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-server", action="store_true")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="Folder of cached corpus embeddings")
     parser.add_argument(
         "--full-up-to",
         type=int,
@@ -348,7 +349,7 @@ def main() -> None:
     from evals.embedding_cache import CachedEmbedder
     from index.embeddings import SentenceEmbedder
 
-    embedder = CachedEmbedder(SentenceEmbedder(), CACHE)
+    embedder = CachedEmbedder(SentenceEmbedder(), args.cache)
     with tempfile.TemporaryDirectory(prefix="dsqa-scale-") as folder:
         work = Path(folder)
         files, questions = unpack(work / "corpus")

@@ -3,7 +3,8 @@
 `CachedEmbedder(embedder, folder)` answers `encode()` from the cache and embeds only texts it has
 not seen, appending them as a new shard (`<folder>/<model>/shard-*.npz`, written atomically). The
 scale benchmark uses it so repeated runs measure everything but embedding; it says so in its output.
-Never used by the bot itself: an index caches its own vectors per article (index/parts.py).
+Never used by the bot itself: an index carries its kept articles' vectors from one snapshot to the
+next (index/carry_over.py).
 """
 
 from __future__ import annotations

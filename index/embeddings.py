@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.settings import BUNDLED_MODEL, go_offline
+from knowledge.settings import BUNDLED_MODEL
 
 
 class ModelIntegrityError(RuntimeError):
@@ -93,7 +93,6 @@ class SentenceEmbedder(Embeddings):
     """
 
     def __init__(self, model: str = BUNDLED_MODEL, expected_sha256: str = "", batch_size: int = 64):
-        go_offline()
         from sentence_transformers import SentenceTransformer
 
         if model == BUNDLED_MODEL:

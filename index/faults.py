@@ -1,7 +1,8 @@
 """Fault injection for the crash tests: `checkpoint(name)` kills this process (SIGKILL, like
-`kill -9`) when `DSQA_KILL_AT` names that checkpoint, e.g. `article-written#3` for its third pass.
+`kill -9`) at the checkpoint `arm()` named, e.g. `article-written#3` for its third pass.
 
-Read at the call, never at import; a no-op unless a test sets the variable on a subprocess.
+The entry point arms it once from Settings (`DSQA_KILL_AT`, the `kill_at` setting); unarmed, every
+checkpoint is a no-op. This module reads no environment.
 """
 
 from __future__ import annotations
@@ -9,12 +10,19 @@ from __future__ import annotations
 import os
 import signal
 
+_armed: list[str] = [""]
 _passes: dict[str, int] = {}
 
 
+def arm(point: str) -> None:
+    """Kill the process at `point` (`name` or `name#n`); "" disarms."""
+    _armed[0] = point
+    _passes.clear()
+
+
 def checkpoint(name: str) -> None:
-    """Die here if asked to (`DSQA_KILL_AT=name` or `name#n`)."""
-    wanted = os.environ.get("DSQA_KILL_AT")
+    """Die here if armed for it."""
+    wanted = _armed[0]
     if not wanted:
         return
     target, _, nth = wanted.partition("#")

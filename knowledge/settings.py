@@ -154,6 +154,7 @@ class Settings:
     )
     progress: bool = _describe(True, "Show progress bars on indexing that takes more than a second.")
     max_upload_mb: PositiveNumber = _describe(20.0, "Largest file the web chat accepts as an upload, in MB.")
+    kill_at: str = _describe("", "Crash tests only: kill -9 the indexer at this checkpoint (index/faults.py).")
     llm_base_url: ServerUrl = _describe("", "OpenAI-compatible LLM server (…/v1); empty: extractive answers only.")
     llm_model: Text = _describe("default", "Model name sent to the LLM server.")
     llm_api_key_env: str = _describe("", "Name of the env variable holding the LLM server's key (read when used).")
