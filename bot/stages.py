@@ -7,10 +7,12 @@ Concrete stages live in their own modules; this module holds no logic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+import numpy as np
 
 from bot.types import Answer, RetrievedChunk
 
@@ -71,9 +73,12 @@ class Rewrite:
 
 
 class Analyzer(Protocol):
-    """question → `QuestionAnalysis`."""
+    """question → `QuestionAnalysis`; `embed` gives a text's unit embedding, `default_language` is
+    the language assumed when the question is too short to tell (the previous turn's)."""
 
-    def analyze(self, question: str) -> QuestionAnalysis: ...
+    def analyze(
+        self, question: str, embed: Callable[[str], np.ndarray], default_language: str = "en"
+    ) -> QuestionAnalysis: ...
 
 
 class Rewriter(Protocol):
@@ -85,8 +90,11 @@ class Rewriter(Protocol):
 class Answerer(Protocol):
     """An optional last stage (an LLM) that writes the answer from the retrieved passages.
 
-    It must return `fallback` (with a note) whenever it cannot give a verified answer."""
+    It must return `fallback` (with a note) whenever it cannot give a verified answer; `deadline` is
+    the time budget of the whole LLM part of one answer (`bot.llm.client.Deadline`), None for its own."""
 
-    def answer(self, question: str, passages: Sequence[RetrievedChunk], fallback: Answer) -> Answer: ...
+    def answer(self, question: str, passages: Sequence[RetrievedChunk], fallback: Answer, deadline=None) -> Answer: ...
 
-    def stream(self, question: str, passages: Sequence[RetrievedChunk], fallback: Answer) -> Iterator[Answer]: ...
+    def stream(
+        self, question: str, passages: Sequence[RetrievedChunk], fallback: Answer, deadline=None
+    ) -> Iterator[Answer]: ...
