@@ -4,8 +4,8 @@ The last user message is the question and the turns before it its history; the r
 answer text with its `[n]` markers. Citations (one object per marker), or a decline and its reason, travel
 in `reference`, where RAGFlow puts its sources: on `choices[0].message` and on the final stream chunk's
 `choices[0].delta`. Answers come from `Bot.stream` (so an LLM answerer streams its verified sentences),
-run in worker threads, at most `CONCURRENCY_LIMIT` at once, and requests are rate-limited per client.
-Credentials are checked before any of this, by `web.server.LoginGate`.
+run in worker threads, at most `CONCURRENCY_LIMIT` at once. Credentials and the per-client rate limit
+are checked before any of this, by `web.server.LoginGate`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot import Answer, Bot
@@ -30,8 +27,6 @@ from web.render import citation_records
 MODEL_ID = "deepspace-qa"
 ROLES = frozenset({"system", "developer", "user", "assistant"})  # system/developer prompts are read and ignored
 MAX_BODY_BYTES = 1_000_000  # a conversation is bounded anyway (12 turns, 16,000 characters are used)
-REQUESTS_PER_CLIENT = parse("120/minute")
-REQUESTS_OVERALL = parse("600/minute")
 
 
 class RequestError(ValueError):
@@ -155,14 +150,10 @@ def chunk(completion_id: str, created: int, delta: dict, finish_reason: str | No
 
 
 class OpenAIRoutes:
-    """The routes and what they share: the bot, a thread limit, and the per-client rate limiter."""
+    """The routes and what they share: the bot and a cap on the answers computed at once."""
 
-    def __init__(
-        self, bot: Bot, per_client: RateLimitItem = REQUESTS_PER_CLIENT, overall: RateLimitItem = REQUESTS_OVERALL
-    ):
+    def __init__(self, bot: Bot):
         self.bot = bot
-        self.limits = (per_client, overall)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.threads = anyio.CapacityLimiter(CONCURRENCY_LIMIT)  # as many answers at once as the page computes
         self.router = APIRouter(prefix="/v1")
         self.router.add_api_route("/models", self.models, methods=["GET"])
@@ -175,19 +166,8 @@ class OpenAIRoutes:
             "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "deepspace-qa"}],
         }
 
-    def _allowed(self, request: Request) -> bool:
-        client = request.client.host if request.client else "unknown"
-        per_client, overall = self.limits
-        return self.limiter.hit(overall, "all") and self.limiter.hit(per_client, client)
-
     async def chat_completions(self, request: Request):
         """`POST /v1/chat/completions`: the answer, whole or streamed, with its `reference`."""
-        if not self._allowed(request):
-            wait = str(int(self.limits[0].get_expiry()))
-            error = RequestError("too many requests; try again in a minute", status=429, code="rate_limit_exceeded")
-            return JSONResponse(
-                error_body(str(error), code=error.code, kind="rate_limit_error"), 429, {"Retry-After": wait}
-            )
         try:
             body, question, history = parse_request(await request.body(), self.bot.settings.max_question_chars)
             answers = await anyio.to_thread.run_sync(self.bot.stream, question, history, limiter=self.threads)

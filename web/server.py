@@ -7,7 +7,8 @@ With `--auth`, `LoginGate` (ASGI middleware) answers 401 to every route but the 
 static files, including Gradio's own `/gradio_api/cancel` and `/gradio_api/reset`, which Gradio
 leaves open, and it rate-limits failed logins per client and overall (`limits`, a moving window).
 The same server answers programs (`program_routes`): the OpenAI-compatible API (`web/openai_api.py`)
-and MCP (`web/mcp_server.py`); the gate lets them in with the login cookie or a Bearer key.
+and MCP (`web/mcp_server.py`); the gate lets them in with the login cookie or a Bearer key, and
+limits them to 120 requests a minute per client address (600 in all).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.middleware import Middleware
@@ -38,6 +39,8 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 AUTH_ENV = "DSQA_AUTH"  # "user:pass", the alternative to --auth
 FAILED_LOGINS_PER_CLIENT = parse("5/minute")
 FAILED_LOGINS_OVERALL = parse("30/minute")  # clients can change address; the total is bounded too
+PROGRAM_REQUESTS_PER_CLIENT = parse("120/minute")  # /v1/… and /mcp, once let in
+PROGRAM_REQUESTS_OVERALL = parse("600/minute")
 
 LOGIN_PATHS = frozenset({"/login", "/login/"})
 # What the login page itself loads (the page, its scripts, styles and icons), and Gradio's start-up
@@ -102,9 +105,15 @@ class LoginGate:
     Failed logins are limited per client address and overall; past the limit, /login answers 429.
     """
 
-    def __init__(self, app, api_key: Callable[[], str] = str):
+    def __init__(
+        self,
+        app,
+        api_key: Callable[[], str] = str,
+        program_limits: tuple[RateLimitItem, RateLimitItem] = (PROGRAM_REQUESTS_PER_CLIENT, PROGRAM_REQUESTS_OVERALL),
+    ):
         self.app = app
         self.api_key = api_key  # reads the key when a request needs it (Settings.api_key); "" when none is set
+        self.program_limits = program_limits  # (per client, overall)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope, receive, send):
@@ -129,10 +138,12 @@ class LoginGate:
         key = self.api_key()
         login = getattr(gradio_app, "auth", None) is not None
         sent = _bearer(scope)
-        if (key and sent and hmac.compare_digest(sent.encode(), key.encode())) or (not key and not login):
-            return await self.app(scope, receive, send)
-        if login and _logged_in(scope, gradio_app):
-            return await self.app(scope, receive, send)
+        if (
+            (key and sent and hmac.compare_digest(sent.encode(), key.encode()))
+            or (not key and not login)
+            or (login and _logged_in(scope, gradio_app))
+        ):
+            return await self._program_within_limits(scope, receive, send)
         if sent:  # a wrong key: limited like a wrong password
             if (wait := self._failures_wait(scope)) is not None:
                 return await _refused(scope, receive, send, wait, "Too many failed logins")
@@ -140,6 +151,16 @@ class LoginGate:
         body = {"error": {"message": "a valid API key (Authorization: Bearer <key>) or a login is needed",
                           "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}  # fmt: skip
         response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+    async def _program_within_limits(self, scope, receive, send):
+        per_client, overall = self.program_limits
+        client = (scope.get("client") or ("unknown",))[0]
+        if self.limiter.hit(overall, "all") and self.limiter.hit(per_client, client):
+            return await self.app(scope, receive, send)
+        body = {"error": {"message": "too many requests; try again in a minute", "type": "rate_limit_error",
+                          "param": None, "code": "rate_limit_exceeded"}}  # fmt: skip
+        response = JSONResponse(body, status_code=429, headers={"Retry-After": str(int(per_client.get_expiry()))})
         await response(scope, receive, send)
 
     def _failure_limits(self, scope):

@@ -223,3 +223,27 @@ def test_wrong_keys_are_limited_like_wrong_passwords(shipped_bot, monkeypatch):
             assert http.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
     finally:
         demo.close()
+
+
+def test_programs_over_the_rate_limit_get_a_429_and_the_page_does_not():
+    """The gate's limit on /v1/… and /mcp together, per client address, on a small app in this process."""
+    from limits import parse
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from web.server import LoginGate
+
+    def ok(_request):
+        return PlainTextResponse("ok")
+
+    routes = [Route("/v1/models", ok), Route("/mcp", ok, methods=["POST"]), Route("/config", ok)]
+    gate = Middleware(LoginGate, program_limits=(parse("3/minute"), parse("100/minute")))
+    with TestClient(Starlette(routes=routes, middleware=[gate])) as http:
+        statuses = [http.get("/v1/models").status_code for _ in range(3)] + [http.post("/mcp").status_code]
+        refused = http.get("/v1/models")
+        assert statuses == [200, 200, 200, 429] and refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded" and int(refused.headers["Retry-After"]) > 0
+        assert [http.get("/config").status_code for _ in range(5)] == [200] * 5

@@ -5,19 +5,15 @@ in `reference`; a 400 with OpenAI's error shape for every bad request; 20 conver
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
-from limits import parse
 from openai import OpenAI
 
-from web.openai_api import MODEL_ID, OpenAIRoutes
+from web.openai_api import MODEL_ID
 from web.render import citation_records
 
 pytestmark = pytest.mark.slow
@@ -223,16 +219,3 @@ def test_twenty_conversations_at_once_never_cross(served_chat, same_bot):
         assert first_text == want_first, conversation
         assert (text, reference["understood_as"]) == (want.text, want.query), conversation
         assert reference["citations"] == citation_records(want), conversation
-
-
-def test_requests_over_the_rate_limit_get_a_429(same_bot):
-    """The API's own rate limit, on a small app in this process (the served one allows 120 a minute per client)."""
-    routes = OpenAIRoutes(same_bot, per_client=parse("2/minute"))
-    app = FastAPI(routes=routes.router.routes)
-    body = {"model": MODEL_ID, "messages": [USER]}
-    with TestClient(app) as http:
-        statuses = [http.post("/v1/chat/completions", json=body).status_code for _ in range(3)]
-        refused = http.post("/v1/chat/completions", json=body)
-    assert statuses == [200, 200, 429] and refused.status_code == 429
-    assert refused.json()["error"]["type"] == "rate_limit_error" and int(refused.headers["Retry-After"]) > 0
-    assert json.loads(refused.text)["error"]["code"] == "rate_limit_exceeded"
