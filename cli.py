@@ -184,6 +184,8 @@ def mcp(knowledge: str = KnowledgeOption, index: str = IndexOption, llm: bool | 
     """Serve the MCP tools (ask, search, list_documents) over stdin/stdout, for agents that start a process."""
     bot = _bot(knowledge, index, llm)
     _guard(lambda: bot.index(progress=False))  # stdout carries the protocol: no progress bar, ever
+    if bot.settings.watch:
+        bot.watch()  # a long-lived agent session answers from edits to the folder, as `dsqa chat` does
     from web.mcp_server import serve_stdio
 
     serve_stdio(bot)
