@@ -175,6 +175,8 @@ class OpenAIRoutes:
             return error_response(error)
         except (ValueError, TypeError) as error:  # what the bot itself refuses (bot/inputs.py)
             return error_response(RequestError(str(error), "messages"))
+        except RuntimeError as error:  # nothing to answer from (an empty knowledge folder): say so, OpenAI-style
+            return JSONResponse(error_body(str(error), kind="server_error"), status_code=503)
         completion_id, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         if body.stream:
             return StreamingResponse(
