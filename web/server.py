@@ -30,7 +30,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot import Bot
-from web.mcp_server import MCP_PATH
+from web.mcp_server import MCP_PATH, build_mcp_server, http_app
+from web.openai_api import OpenAIRoutes
 from web.page import build_app, theme
 
 ASSETS = Path(__file__).resolve().parent / "assets"  # the page's script and style, shipped as package data
@@ -241,9 +242,6 @@ def program_routes(bot: Bot, host: str) -> dict:
 
     They go in as the app's first routes (FastAPI's `routes`, through Gradio's `app_kwargs`), so none of
     Gradio's routes can shadow them, and the MCP session manager runs in the app's lifespan."""
-    from web.mcp_server import build_mcp_server, http_app
-    from web.openai_api import OpenAIRoutes
-
     mcp_app, lifespan = http_app(build_mcp_server(bot), host)
     routes = [*OpenAIRoutes(bot).router.routes, Route(MCP_PATH, endpoint=mcp_app, methods=["GET", "POST", "DELETE"])]
     return {"routes": routes, "lifespan": lifespan}
