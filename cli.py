@@ -1,4 +1,4 @@
-"""The `dsqa` command line: `dsqa ask`, `dsqa chat`, `dsqa index`, `dsqa serve`, and `dsqa eval` (from evals/).
+"""The `dsqa` command line: `dsqa ask`, `dsqa chat`, `dsqa index`, `dsqa serve`, `dsqa mcp`, and `dsqa eval` (from evals/).
 
 Only typer loads at start; each command imports what its path needs, so `dsqa ask` starts fast.
 Bad input (an argument, a setting, a question, a file) prints one line and exits with code 2, never
@@ -181,6 +181,18 @@ def serve(
 
     credentials = _guard(lambda: parse_auth(auth or os.environ.get(AUTH_ENV)))
     _guard(lambda: serve_chat(settings, host, port, credentials, progress=not quiet and settings.progress))
+
+
+@app.command()
+def mcp(knowledge: str = KnowledgeOption, index: str = IndexOption, llm: bool | None = LLMOption) -> None:
+    """Serve the MCP tools (ask, search, list_documents) over stdin/stdout, for agents that start a process."""
+    bot = _bot(knowledge, index, llm)
+    _guard(lambda: bot.index(progress=False))  # stdout carries the protocol: no progress bar, ever
+    if bot.settings.watch:
+        bot.watch()  # a long-lived agent session answers from edits to the folder, as `dsqa chat` does
+    from web.mcp_server import serve_stdio
+
+    serve_stdio(bot)
 
 
 def _register_eval() -> None:

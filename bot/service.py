@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.inputs import clean_history, clean_question
 from bot.messages import NO_ARTICLES
-from bot.types import Answer, ArticleSummary
+from bot.types import Answer, ArticleSummary, RetrievedChunk
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
@@ -294,6 +294,33 @@ class Bot:
             return iter([extractive])
         asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
         return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
+
+    def search(self, query: str, k: int = 5) -> list[RetrievedChunk]:
+        """The `k` passages the hybrid retriever ranks first for `query` (no reading, no answer), best first.
+
+        >>> [c.title for c in bot.search("Where is IDSEA based?", k=2)]  # doctest: +SKIP
+        ['China to Launch International Space Exploration Association', ...]
+        """
+        query = clean_question(query)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a whole number above 0, not {k!r}")
+        self._ensure_ready()
+        live = self._live
+        retriever = live.index.retriever.model_copy(update={"top_k": k})
+        chunks = live.index.search.chunks
+        return [
+            RetrievedChunk(
+                id=chunks[i].id,
+                article_id=chunks[i].article_id,
+                title=chunks[i].title,
+                text=chunks[i].text,
+                start=chunks[i].start,
+                end=chunks[i].end,
+                score=float(score),
+                date=chunks[i].date,
+            )
+            for i, score in retriever.retrieve(query).ranking
+        ]
 
     @property
     def abstain_threshold(self) -> float:

@@ -162,6 +162,9 @@ class Settings:
         60.0, "Seconds the whole LLM part of one answer may take before the fallback."
     )
     llm_structured: bool = _describe(True, "Ask the LLM for JSON by schema (sentences + passages), else [n] text.")
+    api_key_env: str = _describe(
+        "DSQA_API_KEY", "Name of the env variable holding the key programs send as a Bearer token (read when used)."
+    )
 
     def __post_init__(self) -> None:
         checkers = _checkers(type(self))
@@ -202,6 +205,11 @@ class Settings:
             raise
         except TypeError as error:  # an override that is not a field
             raise SettingsError(str(error)) from None
+
+    def api_key(self) -> str:
+        """The key the OpenAI-compatible and MCP routes accept as `Authorization: Bearer <key>`: read from the
+        variable named by `api_key_env` now, never stored in Settings; "" when unset (no key accepted)."""
+        return os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
 
     @property
     def index_path(self) -> Path:

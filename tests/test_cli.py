@@ -1,4 +1,4 @@
-"""cli.py: `dsqa ask`, `dsqa chat`, `dsqa index`, `dsqa serve` (and `python app.py`) as a user runs them
+"""cli.py: `dsqa ask`, `dsqa chat`, `dsqa index`, `dsqa serve`, `dsqa mcp` (and `python app.py`) as a user runs them
 (real subprocesses): answers, quiet output, and one clear line with exit code 2 for every bad input."""
 
 from __future__ import annotations
@@ -155,3 +155,18 @@ def test_make_run_serves_with_dsqa_and_setup_hides_the_editable_banner():
     run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "dsqa serve" in run and "app.py" not in run
     assert "pip install -qq -e" in makefile
+
+
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        (["mcp", "--knowledge", "/no/such/folder"], None),
+        (["mcp"], {"DSQA_TOP_K": "abc"}),
+        (["mcp", "--bogus"], None),
+    ],
+)
+def test_dsqa_mcp_bad_input_is_one_line_on_stderr_and_nothing_on_stdout(args, env):
+    """stdout is the MCP protocol's: a bad start must leave it empty and say why on stderr."""
+    result = dsqa(*args, env=env, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1

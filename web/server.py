@@ -6,24 +6,32 @@ with the page's script and style (`web/assets/`, package data).
 With `--auth`, `LoginGate` (ASGI middleware) answers 401 to every route but the login page and its
 static files, including Gradio's own `/gradio_api/cancel` and `/gradio_api/reset`, which Gradio
 leaves open, and it rate-limits failed logins per client and overall (`limits`, a moving window).
+The same server answers programs (`program_routes`): the OpenAI-compatible API (`web/openai_api.py`)
+and MCP (`web/mcp_server.py`); the gate lets them in with the login cookie or a Bearer key, and
+limits them to 120 requests a minute per client address (600 in all).
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bot import Bot
+from web.mcp_server import MCP_PATH, build_mcp_server, http_app
+from web.openai_api import OpenAIRoutes
 from web.page import build_app, theme
 
 ASSETS = Path(__file__).resolve().parent / "assets"  # the page's script and style, shipped as package data
@@ -32,6 +40,8 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 AUTH_ENV = "DSQA_AUTH"  # "user:pass", the alternative to --auth
 FAILED_LOGINS_PER_CLIENT = parse("5/minute")
 FAILED_LOGINS_OVERALL = parse("30/minute")  # clients can change address; the total is bounded too
+PROGRAM_REQUESTS_PER_CLIENT = parse("120/minute")  # /v1/… and /mcp, once let in
+PROGRAM_REQUESTS_OVERALL = parse("600/minute")
 
 LOGIN_PATHS = frozenset({"/login", "/login/"})
 # What the login page itself loads (the page, its scripts, styles and icons), and Gradio's start-up
@@ -41,6 +51,8 @@ OPEN_PATHS = frozenset(
     | {"/gradio_api/startup-events"}
 )
 OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/gradio_api/static/")
+# Routes for programs (web/openai_api.py, web/mcp_server.py): a login cookie or `Authorization: Bearer <key>`.
+PROGRAM_PREFIXES = ("/v1/", "/mcp")
 
 
 class ServeError(ValueError):
@@ -94,12 +106,21 @@ class LoginGate:
     Failed logins are limited per client address and overall; past the limit, /login answers 429.
     """
 
-    def __init__(self, app):
+    def __init__(
+        self,
+        app,
+        api_key: Callable[[], str] = str,
+        program_limits: tuple[RateLimitItem, RateLimitItem] = (PROGRAM_REQUESTS_PER_CLIENT, PROGRAM_REQUESTS_OVERALL),
+    ):
         self.app = app
+        self.api_key = api_key  # reads the key when a request needs it (Settings.api_key); "" when none is set
+        self.program_limits = program_limits  # (per client, overall)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope, receive, send):
         gradio_app = scope.get("app")
+        if scope["type"] == "http" and scope["path"].startswith(PROGRAM_PREFIXES):
+            return await self._program(scope, receive, send, gradio_app)
         if scope["type"] not in ("http", "websocket") or getattr(gradio_app, "auth", None) is None:
             return await self.app(scope, receive, send)
         path = scope["path"]
@@ -112,19 +133,57 @@ class LoginGate:
         response = JSONResponse({"detail": {"error": "Not authenticated"}}, status_code=401)
         await response(scope, receive, send)
 
-    async def _login(self, scope, receive, send):
+    async def _program(self, scope, receive, send, gradio_app):
+        """The OpenAI-compatible and MCP routes: open on a loopback server with neither a login nor a key;
+        else a valid Bearer key or the page's login cookie. Wrong keys count as failed logins."""
+        key = self.api_key()
+        login = getattr(gradio_app, "auth", None) is not None
+        sent = _bearer(scope)
+        if (
+            (key and sent and hmac.compare_digest(sent.encode(), key.encode()))
+            or (not key and not login)
+            or (login and _logged_in(scope, gradio_app))
+        ):
+            return await self._program_within_limits(scope, receive, send)
+        if sent:  # a wrong key: limited like a wrong password
+            if (wait := self._failures_wait(scope)) is not None:
+                return await _refused(scope, receive, send, wait, "Too many failed logins")
+            self._count_failure(scope)
+        body = {"error": {"message": "a valid API key (Authorization: Bearer <key>) or a login is needed",
+                          "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}  # fmt: skip
+        response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+    async def _program_within_limits(self, scope, receive, send):
+        per_client, overall = self.program_limits
         client = (scope.get("client") or ("unknown",))[0]
-        limits = ((FAILED_LOGINS_PER_CLIENT, client), (FAILED_LOGINS_OVERALL, "all"))
+        if self.limiter.hit(overall, "all") and self.limiter.hit(per_client, client):
+            return await self.app(scope, receive, send)
+        body = {"error": {"message": "too many requests; try again in a minute", "type": "rate_limit_error",
+                          "param": None, "code": "rate_limit_exceeded"}}  # fmt: skip
+        response = JSONResponse(body, status_code=429, headers={"Retry-After": str(int(per_client.get_expiry()))})
+        await response(scope, receive, send)
+
+    def _failure_limits(self, scope):
+        client = (scope.get("client") or ("unknown",))[0]
+        return ((FAILED_LOGINS_PER_CLIENT, client), (FAILED_LOGINS_OVERALL, "all"))
+
+    def _failures_wait(self, scope) -> int | None:
+        """Seconds until another failed login may be tried, or None when it may be tried now."""
+        limits = self._failure_limits(scope)
         blocked = [(limit, key) for limit, key in limits if not self.limiter.test(limit, key)]
-        if blocked:
-            reset = max(self.limiter.get_window_stats(limit, key).reset_time for limit, key in blocked)
-            wait = max(1, int(reset - time.time()) + 1)
-            response = JSONResponse(
-                {"detail": f"Too many failed logins; try again in {wait} s."},
-                status_code=429,
-                headers={"Retry-After": str(wait)},
-            )
-            return await response(scope, receive, send)
+        if not blocked:
+            return None
+        reset = max(self.limiter.get_window_stats(limit, key).reset_time for limit, key in blocked)
+        return max(1, int(reset - time.time()) + 1)
+
+    def _count_failure(self, scope) -> None:
+        for limit, key in self._failure_limits(scope):
+            self.limiter.hit(limit, key)
+
+    async def _login(self, scope, receive, send):
+        if (wait := self._failures_wait(scope)) is not None:
+            return await _refused(scope, receive, send, wait, "Too many failed logins")
 
         status = {}
 
@@ -135,8 +194,20 @@ class LoginGate:
 
         await self.app(scope, receive, watch)
         if status.get("code") in (400, 401, 403):
-            for limit, key in limits:
-                self.limiter.hit(limit, key)
+            self._count_failure(scope)
+
+
+async def _refused(scope, receive, send, wait: int, reason: str) -> None:
+    response = JSONResponse(
+        {"detail": f"{reason}; try again in {wait} s."}, status_code=429, headers={"Retry-After": str(wait)}
+    )
+    await response(scope, receive, send)
+
+
+def _bearer(scope) -> str:
+    """The token of an `Authorization: Bearer <token>` header, or ""."""
+    scheme, _, token = HTTPConnection(scope).headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _logged_in(scope, gradio_app) -> bool:
@@ -157,17 +228,39 @@ def serve(settings, host: str, port: int, auth: tuple[str, str] | None, progress
         bot.watch()  # added, changed and deleted files are answered from without a restart
     demo = build_app(bot)
     try:
-        url = launch(demo, host, port, auth, settings.max_upload_mb)
+        url = launch(demo, host, port, auth, settings.max_upload_mb, bot=bot)
     except OSError as error:  # taken between the check and now
         raise ServeError(f"cannot serve on {host}:{port}: {error} (try another --port)") from None
     where = "" if is_loopback(host) else f" (bound to {host}, login required)"
     print(f"deepspace-qa web chat: {url}{where}  (Ctrl+C to stop)", flush=True)
+    print(f"OpenAI-compatible API: {url.rstrip('/')}/v1   MCP: {url.rstrip('/')}{MCP_PATH}", flush=True)
     demo.block_thread()
 
 
-def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None = None, max_file_mb: float = 20) -> str:
-    """Start serving `demo` on host:port in the background and return its URL (see `check_binding`)."""
+def program_routes(bot: Bot, host: str) -> dict:
+    """FastAPI arguments that add the OpenAI-compatible routes and the MCP endpoint to the page's app.
+
+    They go in as the app's first routes (FastAPI's `routes`, through Gradio's `app_kwargs`), so none of
+    Gradio's routes can shadow them, and the MCP session manager runs in the app's lifespan."""
+    mcp_app, lifespan = http_app(build_mcp_server(bot), host)
+    routes = [*OpenAIRoutes(bot).router.routes, Route(MCP_PATH, endpoint=mcp_app, methods=["GET", "POST", "DELETE"])]
+    return {"routes": routes, "lifespan": lifespan}
+
+
+def launch(
+    demo: gr.Blocks,
+    host: str,
+    port: int,
+    auth: tuple[str, str] | None = None,
+    max_file_mb: float = 20,
+    bot: Bot | None = None,
+) -> str:
+    """Start serving `demo` on host:port in the background and return its URL (see `check_binding`).
+
+    With `bot`, the same server also answers programs: `/v1/chat/completions`, `/v1/models` and `/mcp`."""
     check_binding(host, auth)
+    programs = program_routes(bot, host) if bot is not None else {}
+    api_key = bot.settings.api_key if bot is not None else str
     _, url, _ = demo.launch(
         server_name=host,
         server_port=port,
@@ -182,7 +275,7 @@ def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None =
         pwa=False,
         run_history=False,
         max_file_size=int(max_file_mb * 1_000_000),
-        app_kwargs={"middleware": [Middleware(LoginGate)]},
+        app_kwargs={"middleware": [Middleware(LoginGate, api_key=api_key)], **programs},
         theme=theme(),
         css_paths=[ASSETS / "chat.css"],
         head=f"<script>{(ASSETS / 'chat.js').read_text(encoding='utf-8')}</script>",

@@ -80,3 +80,19 @@ def test_acronyms_are_spelled_out_only_where_the_question_writes_one():
         "Is WHO (World Health Organization) in IT (Information Technology)?"
     )
     assert index.spelled_out("who founded idsea", words) == "who founded idsea (Deep Space Association)"
+
+
+def test_bot_search_returns_k_passages_at_their_exact_offsets(shipped_bot, shipped_article):
+    passages = shipped_bot.search("Where will the association be located?", k=3)
+    assert len(passages) == 3
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert any("Hefei" in p.text for p in passages)
+    for p in passages:
+        assert p.title == shipped_article.title and p.text == shipped_article.text[p.start : p.end]
+    assert len(shipped_bot.search("Hefei", k=1)) == 1
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True])
+def test_bot_search_refuses_a_k_that_is_not_a_positive_whole_number(shipped_bot, k):
+    with pytest.raises(ValueError, match="k must be"):
+        shipped_bot.search("Hefei", k=k)

@@ -25,7 +25,7 @@ USER, PASSWORD = "ann", "s3cret-pass"
 def serve_with_login(bot):
     demo = build_app(bot, examples=["When will IDSEA launch?"])
     port = _free_port()
-    url = launch(demo, "127.0.0.1", port, auth=(USER, PASSWORD))
+    url = launch(demo, "127.0.0.1", port, auth=(USER, PASSWORD), bot=bot)  # with the routes for programs
     return demo, url.rstrip("/")
 
 
@@ -70,6 +70,8 @@ def test_every_route_but_the_login_page_needs_the_login(guarded):
     routes = all_routes(demo.app.routes)
     gradio_api = [r for r in routes if r[1].startswith("/gradio_api/")]
     assert len(gradio_api) > 20 and ("POST", "/gradio_api/cancel") in routes and ("POST", "/gradio_api/reset") in routes
+    programs = {("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("GET", "/mcp"), ("POST", "/mcp")}
+    assert programs <= set(routes)
     open_routes, closed = [], []
     with httpx.Client(base_url=url, timeout=10) as http:
         for method, path in routes:
@@ -171,3 +173,77 @@ def test_the_login_page_works_in_a_browser_and_leads_to_the_chat(guarded):
         page.wait_for_selector("#dsqa-question textarea", timeout=30_000)
         browser.close()
     assert all("/login" not in u for u in refused)
+
+
+KEY = "dsqa-test-key-7f3a9c"
+CHAT = {"model": "deepspace-qa", "messages": [{"role": "user", "content": "When will IDSEA launch?"}]}
+MCP_INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+def test_programs_get_in_with_the_bearer_key_or_the_login_and_the_key_is_never_logged(
+    guarded, monkeypatch, capfd, caplog
+):
+    _, url = guarded
+    monkeypatch.setenv("DSQA_API_KEY", KEY)  # read when a request comes, as Settings.api_key does
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for headers in ({}, {"Authorization": "Bearer not-the-key"}, {"Authorization": f"Basic {KEY}"}):
+            response = http.post("/v1/chat/completions", json=CHAT, headers=headers)
+            assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_api_key"
+            assert http.get("/v1/models", headers=headers).status_code == 401
+            assert http.post("/mcp", json=MCP_INIT, headers=MCP_HEADERS | headers).status_code == 401
+        bearer = {"Authorization": f"Bearer {KEY}"}
+        answer = http.post("/v1/chat/completions", json=CHAT, headers=bearer)
+        assert answer.status_code == 200 and "July 7th 2025" in answer.json()["choices"][0]["message"]["content"]
+        assert http.get("/v1/models", headers=bearer).json()["data"][0]["id"] == "deepspace-qa"
+        assert http.post("/mcp", json=MCP_INIT, headers=MCP_HEADERS | bearer).status_code == 200
+        assert (
+            http.get("/", headers=bearer).status_code == 200 and http.get("/config", headers=bearer).status_code == 401
+        )
+        assert http.post("/login", data={"username": USER, "password": PASSWORD}).status_code == 200
+        assert http.get("/v1/models").status_code == 200  # the page's login cookie is enough
+    out, err = capfd.readouterr()
+    assert KEY not in out + err + caplog.text and "not-the-key" not in out + err + caplog.text
+
+
+def test_wrong_keys_are_limited_like_wrong_passwords(shipped_bot, monkeypatch):
+    demo, url = serve_with_login(shipped_bot)
+    monkeypatch.setenv("DSQA_API_KEY", KEY)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            statuses = [
+                http.get("/v1/models", headers={"Authorization": f"Bearer wrong-{n}"}).status_code for n in range(8)
+            ]
+            assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+            assert http.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    finally:
+        demo.close()
+
+
+def test_programs_over_the_rate_limit_get_a_429_and_the_page_does_not():
+    """The gate's limit on /v1/… and /mcp together, per client address, on a small app in this process."""
+    from limits import parse
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from web.server import LoginGate
+
+    def ok(_request):
+        return PlainTextResponse("ok")
+
+    routes = [Route("/v1/models", ok), Route("/mcp", ok, methods=["POST"]), Route("/config", ok)]
+    gate = Middleware(LoginGate, program_limits=(parse("3/minute"), parse("100/minute")))
+    with TestClient(Starlette(routes=routes, middleware=[gate])) as http:
+        statuses = [http.get("/v1/models").status_code for _ in range(3)] + [http.post("/mcp").status_code]
+        refused = http.get("/v1/models")
+        assert statuses == [200, 200, 200, 429] and refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded" and int(refused.headers["Retry-After"]) > 0
+        assert [http.get("/config").status_code for _ in range(5)] == [200] * 5

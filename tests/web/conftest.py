@@ -147,7 +147,9 @@ def served_chat(tmp_path_factory):
     """`dsqa serve --quiet` as a user runs it, over a temp copy of the articles (its own index and data)."""
     root = tmp_path_factory.mktemp("served")
     articles = article_folder(root)
-    env = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | {"DSQA_DATA_DIR": str(root / "data")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DSQA_AUTH", "DSQA_API_KEY")} | {
+        "DSQA_DATA_DIR": str(root / "data")
+    }
     args = [
         "serve",
         "--port",
