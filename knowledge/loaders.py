@@ -89,7 +89,7 @@ def load_article(
     if path.is_symlink():
         _skip(path, "it is a link (only files inside the knowledge folder are read)")
         return None
-    candidate = Candidate(path=path, real=path.absolute(), relative=path.name)
+    candidate = Candidate(path=path, real=path.absolute(), relative=path.name, root=path.absolute().parent)
     with Sandbox() as sandbox:
         try:
             return _load(candidate, article_id or slugify(path.stem), max_file_mb, time_limit_s, sandbox)
