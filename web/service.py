@@ -2,7 +2,8 @@
 
 `web/page.py` wires these methods to the page's components; HTML comes from `web/render.py` and the
 browser-kept chats from `web/state.py`. Answers come through `Bot.stream` (partial answers, then the
-final one). Feedback is bounded per session and overall, and written as ASCII JSON lines.
+final one). Feedback is bounded per session and overall, and written as ASCII JSON lines. Every
+title, file name and reason shown in the page's Markdown goes through `escape_text` first.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from limits.strategies import MovingWindowRateLimiter
 
 from bot import Answer, Bot
 from bot.examples import suggest_questions
-from web.render import citation_records, render_answer, render_knowledge, render_sources, render_user, streamed_prefixes
+from web.render import (
+    citation_records,
+    escape_text,
+    render_answer,
+    render_knowledge,
+    render_sources,
+    render_user,
+    streamed_prefixes,
+)
 from web.state import (
     MAX_TURNS_PER_CHAT,
     chat_choices,
@@ -201,14 +210,15 @@ class ChatService:
         lines: list[str] = []
         keep = (gr.skip(),) * (2 + EXAMPLE_COUNT)
         for number, path in enumerate(paths, start=1):
-            yield "\n".join([*lines, f"Indexing **{path.name}** ({number} of {len(paths)})…"]), *keep, gr.skip()
+            name = escape_text(path.name)
+            yield "\n".join([*lines, f"Indexing **{name}** ({number} of {len(paths)})…"]), *keep, gr.skip()
             try:
                 added = self.bot.add_documents([path])
             except ValueError as error:
-                lines.append(f"- {error}")
+                lines.append(f"- {escape_text(str(error))}")
                 continue
-            lines += [f"- {path.name}: added “{s.title}” ({plural(s.chunks, 'passage')})" for s in added] or [
-                f"- {path.name}: could not be read as a document, so it was not added"
+            lines += [f"- {name}: added “{escape_text(s.title)}” ({plural(s.chunks, 'passage')})" for s in added] or [
+                f"- {name}: could not be read as a document, so it was not added"
             ]
         yield "\n".join(lines) or "No file was given.", *self._after_documents_changed(), None
 
@@ -217,14 +227,20 @@ class ChatService:
         title = next((s.title for s in self.bot.summaries() if s.article_id == article_id), None)
         if title is None:
             return gr.update(visible=False), "Pick a document to delete first."
-        return gr.update(visible=True), f"Delete “{title}”? Its file is removed from the knowledge folder."
+        return gr.update(visible=True), f"Delete “{escape_text(title)}”? Its file is removed from the knowledge folder."
 
     def delete_document(self, article_id):
         """Delete the picked document after confirmation: (status, table, picker, confirmation, examples…)."""
         try:
             self.bot.remove_document(article_id if isinstance(article_id, str) else "")
         except ValueError as error:
-            return str(error), gr.skip(), gr.skip(), gr.update(visible=False), *(gr.skip(),) * EXAMPLE_COUNT
+            return (
+                escape_text(str(error)),
+                gr.skip(),
+                gr.skip(),
+                gr.update(visible=False),
+                *(gr.skip(),) * EXAMPLE_COUNT,
+            )
         table, picker, *examples = self._after_documents_changed()
         return "Deleted.", table, picker, gr.update(visible=False), *examples
 
