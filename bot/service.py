@@ -8,6 +8,7 @@ An optional LLM (`Settings.llm_base_url`) writes answers that are verified sente
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -44,8 +45,13 @@ class Bot:
         self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
-        # Locks, always taken in this order: `_lock` (documents and the answer path), `_sync_lock` (one sync
-        # at a time in this process; the file lock orders processes), `_models_lock` (loading the models).
+        # Locks, always taken in this order: `_documents_lock` (one upload or delete at a time), `_lock`
+        # (opening the index and building the answer path, once), `_sync_lock` (one sync at a time in this
+        # process; the file lock orders processes), `_models_lock` (loading the models). A question takes
+        # none of them once the index is open: it reads `_live`, which a sync replaces whole.
+        self._documents_lock = threading.Lock()
+        self._answering = 0  # questions being answered now: a sync's embedding pauses while there are any
+        self._answers_done = threading.Condition()
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self._models_lock = threading.RLock()
@@ -64,7 +70,7 @@ class Bot:
     @property
     def embedder(self):
         """The indexing model: the bundled one is verified now and loaded only when text needs embedding."""
-        with self._models_lock:  # not `_lock`: the watcher's sync asks for it while a removal holds `_lock`
+        with self._models_lock:  # not `_lock`: a sync in the background asks for it while `_lock` is held
             if self._embedder is None:
                 from index.embeddings import SentenceEmbedder, bundled_embedder
 
@@ -125,7 +131,7 @@ class Bot:
             articles,
             folder,
             self._location(folder),
-            self.embedder,
+            _AnswersFirst(self.embedder, self._wait_for_answers),
             self.settings.chunk_size,
             self.settings.chunk_overlap,
             rebuild=rebuild,
@@ -165,6 +171,8 @@ class Bot:
     @property
     def path(self):
         """The answer path (`bot.pipeline.AnswerPath`): its models load once, on first use."""
+        if self._path is not None:  # built: no lock, so a question never queues behind an upload
+            return self._path
         with self._lock:
             if self._path is None:
                 from bot.pipeline import AnswerPath
@@ -289,11 +297,28 @@ class Bot:
         if not live.index.search.chunks:
             raise RuntimeError(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
-        extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))
+        with self._answering_now():
+            extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))
         if self.answerer is None:
             return iter([extractive])
         asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
         return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
+
+    @contextlib.contextmanager
+    def _answering_now(self):
+        with self._answers_done:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._answers_done:
+                self._answering -= 1
+                self._answers_done.notify_all()
+
+    def _wait_for_answers(self, limit: float) -> None:
+        """Return when no question is being answered, or after `limit` seconds (a sync is never starved)."""
+        with self._answers_done:
+            self._answers_done.wait_for(lambda: self._answering == 0, timeout=limit)
 
     @property
     def abstain_threshold(self) -> float:
@@ -323,7 +348,8 @@ class Bot:
         paths = [Path(p) for p in paths]
         for path in paths:
             check_upload(path, limit)
-        with self._lock:
+        self._ensure_ready()
+        with self._documents_lock:  # not `_lock`: questions go on answering from the current snapshot
             saved = [save_upload(path, folder, limit) for path in paths]
             self.index(progress=False)
             by_path = {a.path.resolve(): a.id for a in self._articles if a.path}
@@ -338,7 +364,8 @@ class Bot:
         """Delete a document's file from the knowledge folder and sync the index (`UploadError` if unknown)."""
         from knowledge.uploads import UploadError, remove_document_file
 
-        with self._lock:
+        self._ensure_ready()
+        with self._documents_lock:
             article = next((a for a in self.articles() if a.id == article_id), None)
             if article is None or article.path is None:
                 raise UploadError(f"no document with id {article_id!r}")
@@ -356,3 +383,27 @@ class _Live:
     index: object  # bot.pipeline.Snapshot: the search index, retriever, spelling and titles
     articles: list[Article]
     summaries: list[ArticleSummary]
+
+
+class _AnswersFirst:
+    """The embedder as a sync uses it: texts in small slices, and before each slice a pause (at most
+    `MAX_PAUSE_S`) while questions are being answered, so a question never queues behind a large
+    upload's embedding, only behind one slice at most. `name`, `dimension` and the rest pass through."""
+
+    SLICE = 16
+    MAX_PAUSE_S = 2.0
+
+    def __init__(self, embedder, wait_for_answers):
+        self._embedder, self._wait = embedder, wait_for_answers
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+    def encode(self, texts: list[str], progress: bool = False):
+        import numpy as np
+
+        parts = []
+        for start in range(0, len(texts), self.SLICE):
+            self._wait(self.MAX_PAUSE_S)
+            parts.append(self._embedder.encode(texts[start : start + self.SLICE]))
+        return np.concatenate(parts) if parts else self._embedder.encode([])
