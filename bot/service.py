@@ -338,24 +338,40 @@ class Bot:
 
     # --- changing the documents -----------------------------------------------------------------
     def add_documents(self, paths: Iterable[str | Path]) -> list[ArticleSummary]:
-        """Copy files into the knowledge folder (safe names, never overwriting), sync the index, and
-        return the summaries of the documents they became. A file the loaders cannot read is taken
-        out again (with a warning) and has no summary. Raises `UploadError` before copying anything
-        when a file is of a refused type or size."""
-        from knowledge.uploads import check_upload, remove_document_file, save_upload
+        """Copy files into the knowledge folder and sync the index; return the summaries of the documents
+        they became, whose `article_id` is the id that deletes them.
+
+        Every file is checked first (type, size, and read as the loaders will read it): if any is
+        refused, `UploadError` names each refused file and why ("locked.pdf: it is an encrypted PDF
+        that needs a password") and nothing is copied. A new file never takes an existing document's
+        id: it is saved under a name whose id is free (`harbour-2.md` beside `harbour.txt`)."""
+        from knowledge.folder import assign_ids, base_id, list_candidates
+        from knowledge.loaders import ArticleRefused, read_article
+        from knowledge.uploads import UploadError, check_upload, remove_document_file, save_upload
 
         folder, limit = self.settings.knowledge_dir, self.settings.max_upload_mb
         paths = [Path(p) for p in paths]
+        refused = []
         for path in paths:
             check_upload(path, limit)
+            try:
+                read_article(path, max_file_mb=min(limit, self.settings.max_file_mb))
+            except ArticleRefused as why:
+                refused.append(str(why))
+        if refused:
+            raise UploadError("; ".join(refused))
         self._ensure_ready()
         with self._documents_lock:  # not `_lock`: questions go on answering from the current snapshot
-            saved = [save_upload(path, folder, limit) for path in paths]
+            taken = set(assign_ids([c.relative for c in list_candidates(Path(folder))[0]])[0].values())
+            saved = []
+            for path in paths:
+                saved.append(save_upload(path, folder, limit, taken_ids=frozenset(taken)))
+                taken.add(base_id(saved[-1].name))
             self.index(progress=False)
             by_path = {a.path.resolve(): a.id for a in self._articles if a.path}
             added = {by_path[p.resolve()] for p in saved if p.resolve() in by_path}
             for path in saved:
-                if path.resolve() not in by_path:
+                if path.resolve() not in by_path:  # read when checked, not now: changed or removed meanwhile
                     log.warning("Removed %s again: it could not be read as a document", path.name)
                     remove_document_file(path, folder)
             return [s for s in self.summaries() if s.article_id in added]

@@ -162,6 +162,15 @@ def slugify(text: str) -> str:
     return slug
 
 
+def base_id(relative: str) -> str:
+    """The id a file at `relative` (posix, inside the folder) asks for: its slug without the suffix.
+
+    >>> base_id("news/Report 1.md")
+    'news-report-1'
+    """
+    return slugify(str(Path(relative).with_suffix("")))
+
+
 def assign_ids(relatives: list[str]) -> tuple[dict[str, str], list[str]]:
     """A unique id for each relative path, and a message for each id that had to change.
 
@@ -173,7 +182,7 @@ def assign_ids(relatives: list[str]) -> tuple[dict[str, str], list[str]]:
     >>> assign_ids(["a.md", "a.txt", "a-txt.md"])[0]
     {'a-txt.md': 'a-txt', 'a.md': 'a', 'a.txt': 'a-txt-2'}
     """
-    base = {rel: slugify(str(Path(rel).with_suffix(""))) for rel in relatives}
+    base = {rel: base_id(rel) for rel in relatives}
 
     def priority(rel: str) -> tuple:
         named_as_id = Path(rel).with_suffix("").as_posix().replace("/", "-") == base[rel]
