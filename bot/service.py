@@ -18,10 +18,15 @@ from pathlib import Path
 from bot.inputs import clean_history, clean_question
 from bot.messages import NO_ARTICLES
 from bot.types import Answer, ArticleSummary
+from knowledge.errors import Unavailable
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
 log = logging.getLogger(__name__)
+
+
+class NoArticles(Unavailable):
+    """The index holds no article (every one was deleted from the folder)."""
 
 
 class Bot:
@@ -102,7 +107,7 @@ class Bot:
         from index.store import StoreLocation
 
         url = self.settings.chroma_url
-        return StoreLocation(folder.chroma_path, url, folder.identity() if url else "")
+        return StoreLocation(folder.chroma_path, url, folder.identity() if url else "", self.settings.store_timeout_s)
 
     def index(self, rebuild: bool = False, progress=None, wait: float | None = None, on_wait=None):
         """Build or sync the index with the knowledge folder, then answer from it; returns an
@@ -145,7 +150,7 @@ class Bot:
         """Answer from the committed snapshot, if it is not the one in use already (one swap)."""
         snapshot = self._folder().snapshot()
         if snapshot is None:
-            raise RuntimeError(NO_ARTICLES)
+            raise NoArticles(NO_ARTICLES)
         if self._live is None or snapshot.version != self._live.version:
             self._live = self._open(snapshot)
 
@@ -196,7 +201,9 @@ class Bot:
 
         location = self._location(self._folder())
         try:
-            store = ChromaStore(chroma_client(url=location.url), location.collection, {}, create=False)
+            store = ChromaStore(
+                chroma_client(url=location.url, timeout_s=location.timeout_s), location.collection, {}, create=False
+            )
             marker = store.marker()
         except Exception as exc:  # unreachable, or no collection for this index
             log.warning("Chroma server %s unusable (%s): searching the index's own vectors", location.url, exc)
@@ -295,7 +302,7 @@ class Bot:
         self._ensure_ready()
         live = self._live  # every stage of this question reads this snapshot
         if not live.index.search.chunks:
-            raise RuntimeError(NO_ARTICLES)
+            raise NoArticles(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
         with self._answering_now():
             extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))

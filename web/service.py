@@ -22,6 +22,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from bot import Answer, Bot
 from bot.examples import suggest_questions
+from knowledge.errors import Unavailable
 from web.render import (
     citation_records,
     escape_text,
@@ -128,8 +129,8 @@ class ChatService:
         try:
             stream = self.answers(text, turns)
             first = next(stream)
-        except (ValueError, TypeError) as error:  # too long or unusable: say so, keep the text for editing
-            gr.Warning(str(error))
+        except (ValueError, TypeError, Unavailable) as error:  # too long, unusable, or no articles: say so
+            gr.Warning(escape_text(str(error)))
             yield chat_messages(turns), question, gr.skip(), gr.skip(), gr.skip()
             return
         shown = chat_messages(turns) + [
@@ -249,7 +250,7 @@ class ChatService:
         """`/chat`: (answer text with [n] markers, list of sources); a Client's calls share a conversation."""
         try:
             *_, answer = self.answers(question, turns)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, Unavailable) as error:
             raise gr.Error(str(error), print_exception=False) from None
         kept = (turns + [(question.strip(), answer)])[-MAX_TURNS_PER_CHAT:]  # a Client's history is bounded too
         return answer.text, citation_records(answer), kept
