@@ -73,6 +73,23 @@ def chat_messages(turns: list[tuple[str, Answer]]) -> list[dict]:
     return messages
 
 
+def discard_uploads(paths: list[Path]) -> None:
+    """Delete Gradio's temporary copies of uploaded files once they are handled: the knowledge folder
+    holds the document now, and a deleted document must not stay downloadable through `/file=`.
+    Files outside Gradio's upload folder (a caller's own) are left alone."""
+    from gradio.utils import get_upload_folder
+
+    uploads = Path(get_upload_folder()).resolve()
+    for path in paths:
+        if uploads not in path.resolve().parents:
+            continue
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass
+
+
 def document_choices(bot: Bot) -> list[tuple[str, str]]:
     """(label, id) per indexed document, for the delete picker."""
     return [(f"{s.title} ({s.format or 'text'})", s.article_id) for s in bot.summaries()]
@@ -221,6 +238,7 @@ class ChatService:
             lines += [f"- {name}: added “{escape_text(s.title)}” ({plural(s.chunks, 'passage')})" for s in added] or [
                 f"- {name}: could not be read as a document, so it was not added"
             ]
+        discard_uploads(paths)
         yield "\n".join(lines) or "No file was given.", *self._after_documents_changed(), None
 
     def confirm_delete(self, article_id):
@@ -257,10 +275,13 @@ class ChatService:
 
     def upload_api(self, files) -> list[dict]:
         """`/upload`: file paths in, the added documents' summaries out."""
+        paths = [Path(f) for f in (files or []) if f]
         try:
-            added = self.bot.add_documents([Path(f) for f in (files or []) if f])
+            added = self.bot.add_documents(paths)
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from None
+        finally:
+            discard_uploads(paths)
         self.examples = suggest_questions(self.bot, EXAMPLE_COUNT)
         return [
             {
