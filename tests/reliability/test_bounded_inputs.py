@@ -92,3 +92,20 @@ def test_a_deleted_document_cannot_be_downloaded(served, tmp_path):
     assert not kept.exists()
     with httpx.Client(base_url=url, timeout=60) as http:
         assert http.get(f"/gradio_api/file={kept}").status_code in (403, 404)
+
+
+def test_a_refused_upload_says_why_through_the_api(served, tmp_path):
+    from documents import make_pdf
+    from gradio_client.exceptions import AppError
+
+    url, bot = served
+    before = sorted(p.name for p in bot.settings.knowledge_dir.iterdir())
+    locked = make_pdf(tmp_path / "locked.pdf", ["Locked minutes."], user_password="s3cret")
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"not a zip at all")
+    client = Client(url, verbose=False)
+    with pytest.raises(AppError, match="locked.pdf: it is an encrypted PDF that needs a password"):
+        client.predict([handle_file(str(locked))], api_name="/upload")
+    with pytest.raises(AppError, match=r"broken.docx: it is not a DOCX file \(not a zip archive\)"):
+        client.predict([handle_file(str(broken))], api_name="/upload")
+    assert sorted(p.name for p in bot.settings.knowledge_dir.iterdir()) == before
