@@ -82,3 +82,21 @@ def test_every_refused_file_says_why_and_nothing_is_copied(bot, tmp_path):
         bot.add_documents([folder / "locked.pdf", folder / "blob.md"])
     assert "locked.pdf: it is an encrypted PDF" in str(both.value) and "blob.md: it looks binary" in str(both.value)
     assert sorted(p.name for p in bot.settings.knowledge_dir.iterdir()) == before
+
+
+def test_the_page_names_each_refused_file_and_why(bot, tmp_path):
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    from web.service import ChatService
+
+    bot.index(progress=False)
+    locked = make_pdf(tmp_path / "locked.pdf", ["Locked minutes."], user_password="s3cret")
+    blob = tmp_path / "blob.md"
+    blob.write_bytes(b"\x00\x01binary")
+    *_, last = ChatService(bot, examples=[]).upload_files([str(locked), str(blob)])
+    shown = html.unescape(re.sub(r"<[^>]+>", "", MarkdownIt("commonmark", {"html": True}).render(last[0])))
+    assert "locked.pdf: it is an encrypted PDF that needs a password" in shown, shown
+    assert "blob.md: it looks binary" in shown, shown
