@@ -74,10 +74,13 @@ def _bot(knowledge: str | None, index: str | None, llm: bool | None = None):
 def _guard(action):
     """Run `action()`, turning bad-input errors into a message and exit code 2."""
     from index.folder import IndexBusyError
+    from knowledge.errors import Unavailable
 
     try:
         return action()
     except (ValueError, FileNotFoundError, IndexBusyError) as exc:  # SettingsError, ArticleFolderError, UploadError …
+        _fail(str(exc))
+    except Unavailable as exc:  # no articles, a model that cannot load, a store that does not answer
         _fail(str(exc))
 
 

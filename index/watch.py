@@ -1,5 +1,6 @@
 """Watch a knowledge folder (`watchfiles`) and call back, in a background thread, when its articles
 change: once the changed files have stopped changing (a file being written is picked up complete).
+Folders count too: one created, moved in, renamed, moved out or deleted changes the articles in it.
 
 The callback also runs every `interval` seconds with no change (`changed=False`), so the owner can
 notice a snapshot committed by another process (`dsqa index` in another terminal) and retry a sync
@@ -29,6 +30,19 @@ def is_article_path(path: Path, suffixes: tuple[str, ...]) -> bool:
         and not name.startswith((".", "~"))
         and not name.endswith(("~", ".swp", ".tmp", ".part"))
     )
+
+
+def is_relevant(change, path: Path, suffixes: tuple[str, ...]) -> bool:
+    """Whether a change can add or remove articles: an article file, a folder created or moved in
+    (its files come with it, with no event of their own), or anything deleted or moved out that is
+    not hidden (a folder's files go with it; a deleted path cannot tell whether it was a folder)."""
+    from watchfiles import Change
+
+    if is_article_path(path, suffixes):
+        return True
+    if path.name.startswith((".", "~")):
+        return False
+    return change == Change.deleted or (change == Change.added and path.is_dir())
 
 
 class FolderWatcher:
@@ -81,10 +95,9 @@ class FolderWatcher:
                     raise_interrupt=False,
                     ignore_permission_denied=True,
                 ):
-                    paths = {Path(p) for _, p in changes}
-                    relevant = {p for p in paths if is_article_path(p, self.suffixes)}
+                    relevant = {Path(p) for change, p in changes if is_relevant(change, Path(p), self.suffixes)}
                     if relevant:
-                        self._wait_until_written(relevant)
+                        self._wait_until_written(_with_articles_inside(relevant, self.suffixes))
                     self._tick(bool(relevant))
             except Exception as exc:  # a vanished folder, an inotify limit: keep ticking, retry the watch
                 log.warning("Watching %s failed (%s); retrying", self.folder, exc)
@@ -106,6 +119,13 @@ class FolderWatcher:
             if after == before:
                 return
             before = after
+
+
+def _with_articles_inside(paths: set[Path], suffixes: tuple[str, ...]) -> set[Path]:
+    """`paths`, plus the article files inside those that are folders (so a folder still being copied
+    in is waited for until its files stop changing)."""
+    inside = {f for p in paths if p.is_dir() for f in p.rglob("*") if is_article_path(f, suffixes)}
+    return paths | inside
 
 
 def _stats(paths: set[Path]) -> dict[Path, tuple[int, int] | None]:

@@ -2,9 +2,12 @@
 
 Only regular files whose real path lies inside the folder are read. A link leading outside, a link
 loop, a dangling link, a FIFO or device are skipped with a reason; hidden files and editor
-temporaries are ignored without one. Reading opens the resolved path with `O_NOFOLLOW`, checks the
-opened file again and reads at most the size limit. Hard links cannot be told apart from ordinary
-files: a folder's owner who hard-links a file in has put it there.
+temporaries are ignored without one. Listing and reading walk the folder by directory file
+descriptors (`os.fwalk`, then `openat` with `O_NOFOLLOW | O_DIRECTORY` per component, from the
+folder's own descriptor), so a subfolder swapped for a link while we list or read never leads
+outside: the open fails and the file is skipped. Reading checks the opened file again and reads at
+most the size limit. Hard links cannot be told apart from ordinary files: a folder's owner who
+hard-links a file in has put it there.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Candidate:
     path: Path
     real: Path
     relative: str  # posix path inside the folder, as listed: the article id comes from it
+    root: Path  # the resolved folder: `real` is read by walking down from it, never by its path
 
 
 def is_ignored(name: str) -> bool:
@@ -46,27 +50,36 @@ def is_ignored(name: str) -> bool:
 def list_candidates(folder: Path) -> tuple[list[Candidate], list[tuple[Path, str]]]:
     """Files under `folder` that may be articles, and (path, reason) for each file skipped on the way.
 
-    Folder links are never followed (a link to a folder inside is read through the real folder).
-    Hidden folders are not entered. The result is sorted by relative path, so it is the same every run.
+    Folder links are never followed (a link to a folder inside is read through the real folder), and
+    the walk holds directory descriptors (`os.fwalk`), so a subfolder swapped for a link mid-walk is
+    not entered. Hidden folders are not entered. The result is sorted by relative path, so it is the
+    same every run.
     """
     root = folder.resolve(strict=True)
-    listed: list[Path] = []
+    listed: list[tuple[Path, bool]] = []  # (path as listed, is a link)
     skipped: list[tuple[Path, str]] = []
-    for current, dirs, files in os.walk(folder, followlinks=False):
-        here = Path(current)
-        dirs[:] = sorted(d for d in dirs if not is_ignored(d))
-        for name in dirs:
-            if (here / name).is_symlink():
-                real = _resolve(here / name)
-                if real is None or not _inside(real, root):
-                    skipped.append((here / name, "it is a link to a folder outside the knowledge folder"))
-        listed += [
-            here / name for name in files if not is_ignored(name) and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
-        ]
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for current, dirs, files, dir_fd in os.fwalk(".", dir_fd=root_fd, follow_symlinks=False):
+            here = folder / current
+            dirs[:] = sorted(d for d in dirs if not is_ignored(d))
+            for name in dirs:
+                if _is_link(name, dir_fd):
+                    real = _resolve(here / name)
+                    if real is None or not _inside(real, root):
+                        skipped.append((here / name, "it is a link to a folder outside the knowledge folder"))
+            listed += [
+                (here / name, _is_link(name, dir_fd))
+                for name in files
+                if not is_ignored(name) and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+            ]
+    finally:
+        os.close(root_fd)
     found: list[Candidate] = []
     seen_real: set[Path] = set()
-    for path in sorted(listed, key=lambda p: (p.is_symlink(), p)):  # a file before the links to it
-        real = _resolve(path)
+    for path, is_link in sorted(listed, key=lambda p: (p[1], p[0])):  # a file before the links to it
+        relative = path.relative_to(folder)
+        real = _resolve(path) if is_link else root / relative
         if real is None:
             skipped.append((path, _broken_link_reason(path)))
         elif not _inside(real, root):
@@ -75,21 +88,19 @@ def list_candidates(folder: Path) -> tuple[list[Candidate], list[tuple[Path, str
             skipped.append((path, f"it is a link to {real.relative_to(root).as_posix()}, which is loaded already"))
         else:
             seen_real.add(real)
-            found.append(Candidate(path=path, real=real, relative=path.relative_to(folder).as_posix()))
+            found.append(Candidate(path=path, real=real, relative=relative.as_posix(), root=root))
     found.sort(key=lambda c: c.relative)
     return found, skipped
 
 
 def read_inside(candidate: Candidate, max_bytes: int) -> bytes:
-    """The file's bytes, read from its resolved path without following a link swapped in since listing.
+    """The file's bytes, reached from the folder one component at a time, following no link.
 
-    Raises `SkipFile` for a file that is not regular, is larger than `max_bytes`, or cannot be read.
+    Each folder on the way is opened relative to its parent with `O_NOFOLLOW | O_DIRECTORY`, so a
+    folder swapped for a link since listing fails the open instead of leading outside. Raises
+    `SkipFile` for a file that is not regular, is larger than `max_bytes`, or cannot be read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(candidate.real, flags)
-    except OSError as exc:
-        raise SkipFile(f"cannot read it ({exc.strerror or exc})") from exc
+    fd = _open_beneath(candidate.root, candidate.real.relative_to(candidate.root).parts)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -113,6 +124,32 @@ def read_inside(candidate: Candidate, max_bytes: int) -> bytes:
     return raw
 
 
+def _open_beneath(root: Path, parts: tuple[str, ...]) -> int:
+    """A read descriptor for root/parts…, opened by `openat` from `root`'s descriptor, no link followed."""
+    parent = None
+    try:
+        parent = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in parts[:-1]:
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+            os.close(parent)
+            parent = child
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link where a folder or the file was listed
+            raise SkipFile("its path was changed into a link while it was read") from exc
+        raise SkipFile(f"cannot read it ({exc.strerror or exc})") from exc
+    finally:
+        if parent is not None:
+            os.close(parent)
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def slugify(text: str) -> str:
     """A stable, readable id: letters and digits of any script, lower-cased, joined by dashes.
 
@@ -123,6 +160,15 @@ def slugify(text: str) -> str:
     if len(slug) > _MAX_ID_CHARS:  # keep ids short; the hash keeps two long names apart
         slug = slug[: _MAX_ID_CHARS - 9].rstrip("-") + "-" + hashlib.sha1(slug.encode()).hexdigest()[:8]
     return slug
+
+
+def base_id(relative: str) -> str:
+    """The id a file at `relative` (posix, inside the folder) asks for: its slug without the suffix.
+
+    >>> base_id("news/Report 1.md")
+    'news-report-1'
+    """
+    return slugify(str(Path(relative).with_suffix("")))
 
 
 def assign_ids(relatives: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -136,7 +182,7 @@ def assign_ids(relatives: list[str]) -> tuple[dict[str, str], list[str]]:
     >>> assign_ids(["a.md", "a.txt", "a-txt.md"])[0]
     {'a-txt.md': 'a-txt', 'a.md': 'a', 'a.txt': 'a-txt-2'}
     """
-    base = {rel: slugify(str(Path(rel).with_suffix(""))) for rel in relatives}
+    base = {rel: base_id(rel) for rel in relatives}
 
     def priority(rel: str) -> tuple:
         named_as_id = Path(rel).with_suffix("").as_posix().replace("/", "-") == base[rel]

@@ -27,7 +27,16 @@ DEFAULT_TIME_LIMIT_S = 60.0  # per file; a 20 MB PDF or HTML page parses in a fe
 _SANDBOXED = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 _UNSAFE_TEXT = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0e-\x1f\x7f]")  # lone surrogates, control characters
 
-__all__ = ["SUPPORTED_SUFFIXES", "ArticleFolderError", "load_article", "load_articles", "load_folder", "slugify"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ArticleFolderError",
+    "ArticleRefused",
+    "load_article",
+    "load_articles",
+    "load_folder",
+    "read_article",
+    "slugify",
+]
 
 
 class ArticleFolderError(ValueError):
@@ -85,17 +94,43 @@ def load_article(
 
     The file must be a regular file, not a link: its own folder is its boundary.
     """
+    try:
+        return read_article(path, article_id, max_file_mb, time_limit_s)
+    except ArticleRefused as why:
+        _skip(Path(path), why.reason)
+        return None
+
+
+class ArticleRefused(ValueError):
+    """A file cannot be an article: `reason` says why ("it is an encrypted PDF that needs a password")."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path.name}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def read_article(
+    path: str | Path,
+    article_id: str | None = None,
+    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> Article:
+    """One article from a file, or `ArticleRefused` with the reason (what an upload is checked with).
+
+    >>> read_article("locked.pdf")  # doctest: +SKIP
+    ArticleRefused: locked.pdf: it is an encrypted PDF that needs a password
+    """
     path = Path(path)
     if path.is_symlink():
-        _skip(path, "it is a link (only files inside the knowledge folder are read)")
-        return None
-    candidate = Candidate(path=path, real=path.absolute(), relative=path.name)
+        raise ArticleRefused(path, "it is a link (only files inside the knowledge folder are read)")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise ArticleRefused(path, f"this kind of file is not read (use {' '.join(SUPPORTED_SUFFIXES)})")
+    candidate = Candidate(path=path, real=path.absolute(), relative=path.name, root=path.absolute().parent)
     with Sandbox() as sandbox:
         try:
             return _load(candidate, article_id or slugify(path.stem), max_file_mb, time_limit_s, sandbox)
         except SkipFile as why:
-            _skip(path, str(why))
-            return None
+            raise ArticleRefused(path, str(why)) from None
 
 
 def _load(candidate: Candidate, article_id: str, max_file_mb: float, time_limit_s: float, sandbox) -> Article:

@@ -149,6 +149,9 @@ class Settings:
     chroma_url: str = _describe(
         "", "A Chroma server (http://127.0.0.1:8000) to hold the vectors instead of the embedded store."
     )
+    store_timeout_s: PositiveNumber = _describe(
+        30.0, "Seconds a call to the Chroma server may take before it counts as not answering."
+    )
     watch: bool = _describe(
         True, "A long-running chat (web page, dsqa chat) syncs changes to the folder as they happen."
     )

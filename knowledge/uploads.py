@@ -1,8 +1,10 @@
 """Put a user's file into the knowledge folder, or take one out, without ever leaving the folder.
 
 An upload keeps only its base name, made safe (no path parts, no control or shell-special
-characters, no leading dot), and gets a new name (`report-2.md`) rather than overwriting a file;
-the copy is created exclusively, so two uploads of one name at once cannot clobber each other.
+characters, no leading dot), and gets a new name (`report-2.md`) rather than overwriting a file or
+asking for an article id another file has (`report.md` beside `report.txt`), so an upload never
+renames an existing document; the copy is created exclusively, so two uploads of one name at once
+cannot clobber each other.
 Only suffixes the loaders read are accepted, up to a size limit. Indexing is the caller's job.
 """
 
@@ -13,6 +15,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+from knowledge.folder import base_id
 from knowledge.loaders import SUPPORTED_SUFFIXES
 
 MAX_NAME_CHARS = 120
@@ -64,10 +67,18 @@ def check_upload(source: str | Path, max_mb: float, name: str | None = None) -> 
     return target
 
 
-def save_upload(source: str | Path, folder: str | Path, max_mb: float, name: str | None = None) -> Path:
+def save_upload(
+    source: str | Path,
+    folder: str | Path,
+    max_mb: float,
+    name: str | None = None,
+    taken_ids: frozenset[str] = frozenset(),
+) -> Path:
     """Copy `source` into `folder` under a safe, unused name and return the new path.
 
-    `name` is the name the user gave the file (default: `source`'s own). Never overwrites.
+    `name` is the name the user gave the file (default: `source`'s own). Never overwrites, and never
+    picks a name whose article id is in `taken_ids` (the folder's documents' ids), so the new file's
+    id is its own and no existing document's id changes.
     """
     target_name = check_upload(source, max_mb, name)
     folder = Path(folder).resolve()
@@ -76,6 +87,8 @@ def save_upload(source: str | Path, folder: str | Path, max_mb: float, name: str
         candidate = folder / (target_name if attempt == 1 else f"{stem}-{attempt}{suffix}")
         if candidate.parent != folder:  # cannot happen with a safe name; refuse rather than trust it
             raise UploadError(f"{name or Path(source).name}: unsafe file name")
+        if base_id(candidate.name) in taken_ids:
+            continue
         try:
             with open(source, "rb") as reader, open(candidate, "xb") as writer:
                 shutil.copyfileobj(reader, writer)

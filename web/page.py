@@ -60,7 +60,8 @@ def build_app(bot: Bot, examples: list[str] | None = None, stream_delay: float =
     on phones). `examples` defaults to questions the bot answers with high confidence (checked now)."""
     service = ChatService(bot, examples=examples, stream_delay=stream_delay)
     private = {"api_visibility": "private"}
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # delete_cache: uploads never used by an event (a client that only uploads) are deleted after 15 minutes
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(300, 900)) as demo:
         store = gr.BrowserState(empty_store(), storage_key=STORAGE_KEY, secret=BROWSER_STORE_SECRET)
         api_turns = gr.State([])  # per gradio_client session: [(question, Answer)]
         with gr.Sidebar(label="Chats", open=True, elem_id="dsqa-sidebar"):

@@ -9,12 +9,15 @@ leaves open, and it rate-limits failed logins per client and overall (`limits`, 
 The same server answers programs (`program_routes`): the OpenAI-compatible API (`web/openai_api.py`)
 and MCP (`web/mcp_server.py`); the gate lets them in with the login cookie or a Bearer key, and
 limits them to 120 requests a minute per client address (600 in all).
+`RequestLimits` bounds every request body (1 MB; uploads, ten files' worth) before it is read whole,
+and keeps files of kinds the loaders do not read out of the uploads folder.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -26,10 +29,11 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from bot import Bot
+from knowledge.uploads import accepted_suffixes
 from web.mcp_server import MCP_PATH, build_mcp_server, http_app
 from web.openai_api import OpenAIRoutes
 from web.page import build_app, theme
@@ -42,6 +46,10 @@ FAILED_LOGINS_PER_CLIENT = parse("5/minute")
 FAILED_LOGINS_OVERALL = parse("30/minute")  # clients can change address; the total is bounded too
 PROGRAM_REQUESTS_PER_CLIENT = parse("120/minute")  # /v1/… and /mcp, once let in
 PROGRAM_REQUESTS_OVERALL = parse("600/minute")
+
+CHAT_BODY_LIMIT = 1_000_000  # bytes: every route but uploads (a question is at most a few kB)
+UPLOAD_PATH = "/upload"  # Gradio's file upload route (/gradio_api/upload)
+UPLOAD_FILES_PER_REQUEST = 10  # the upload route's body limit is this many files of the size limit
 
 LOGIN_PATHS = frozenset({"/login", "/login/"})
 # What the login page itself loads (the page, its scripts, styles and icons), and Gradio's start-up
@@ -210,6 +218,100 @@ def _bearer(scope) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+class BodyTooLarge(Exception):
+    """A request body went over its route's limit while it was being read."""
+
+
+class RequestLimits:
+    """ASGI middleware: a body limit on every route, checked before the body is read whole, and an
+    uploads folder that keeps only article files.
+
+    The limit is `CHAT_BODY_LIMIT` (1 MB) for every route but uploads, whose limit is `upload_limit`.
+    A `Content-Length` over it is answered 413 at once; a body without one is counted as it is read
+    and cut off at the limit. Files uploaded with a suffix the loaders do not read are deleted when
+    the upload request ends, and the request answers 415 naming them.
+    """
+
+    def __init__(self, app, upload_limit: int, accepted: tuple[str, ...]):
+        self.app, self.upload_limit, self.accepted = app, upload_limit, accepted
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        is_upload = scope["path"].rstrip("/").endswith(UPLOAD_PATH)
+        limit = self.upload_limit if is_upload else CHAT_BODY_LIMIT
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _too_large(limit, scope, receive, send)
+        seen, exceeded, started = 0, False, False
+
+        async def counted():
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    exceeded = True
+                    raise BodyTooLarge
+            return message
+
+        async def sending(message):
+            nonlocal started
+            if exceeded:  # the app answers a body cut off (FastAPI: 400); the answer is ours, 413
+                if not started:
+                    started = True
+                    await _too_large(limit, scope, _no_body, send)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if is_upload:
+                return await self._upload(scope, counted, sending)
+            return await self.app(scope, counted, sending)
+        except BodyTooLarge:
+            if not started:
+                started = True
+                await _too_large(limit, scope, _no_body, send)
+
+    async def _upload(self, scope, receive, send):
+        """Run the upload, hold its (small, JSON) answer, and drop files of kinds we do not read."""
+        held: list[dict] = []
+
+        async def hold(message):
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        refused = []
+        if start is not None and start["status"] == 200:
+            try:
+                paths = [Path(p) for p in json.loads(body)]
+            except (ValueError, TypeError):
+                paths = []
+            refused = [p for p in paths if p.suffix.lower() not in self.accepted]
+            if refused:
+                for path in paths:  # the whole request is refused: none of its files stays
+                    path.unlink(missing_ok=True)
+        if refused:
+            names = ", ".join(p.name for p in refused)
+            kinds = " ".join(self.accepted)
+            response = PlainTextResponse(f"{names}: this kind of file is not supported (use {kinds})", 415)
+            return await response(scope, _no_body, send)
+        for message in held:
+            await send(message)
+
+
+async def _too_large(limit: int, scope, receive, send) -> None:
+    response = PlainTextResponse(f"The request is larger than the {limit / 1_000_000:g} MB this route takes.", 413)
+    await response(scope, receive, send)
+
+
+async def _no_body():
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
 def _logged_in(scope, gradio_app) -> bool:
     cookies = HTTPConnection(scope).cookies
     cookie_id = getattr(gradio_app, "cookie_id", "")
@@ -275,7 +377,17 @@ def launch(
         pwa=False,
         run_history=False,
         max_file_size=int(max_file_mb * 1_000_000),
-        app_kwargs={"middleware": [Middleware(LoginGate, api_key=api_key)], **programs},
+        app_kwargs={
+            "middleware": [
+                Middleware(LoginGate, api_key=api_key),  # outermost: nothing is read before the login is checked
+                Middleware(
+                    RequestLimits,
+                    upload_limit=int(UPLOAD_FILES_PER_REQUEST * max_file_mb * 1_000_000),
+                    accepted=accepted_suffixes(),
+                ),
+            ],
+            **programs,
+        },
         theme=theme(),
         css_paths=[ASSETS / "chat.css"],
         head=f"<script>{(ASSETS / 'chat.js').read_text(encoding='utf-8')}</script>",

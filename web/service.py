@@ -2,7 +2,8 @@
 
 `web/page.py` wires these methods to the page's components; HTML comes from `web/render.py` and the
 browser-kept chats from `web/state.py`. Answers come through `Bot.stream` (partial answers, then the
-final one). Feedback is bounded per session and overall, and written as ASCII JSON lines.
+final one). Feedback is bounded per session and overall, and written as ASCII JSON lines. Every
+title, file name and reason shown in the page's Markdown goes through `escape_text` first.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from limits.strategies import MovingWindowRateLimiter
 
 from bot import Answer, Bot
 from bot.examples import suggest_questions
-from web.render import citation_records, render_answer, render_knowledge, render_sources, render_user, streamed_prefixes
+from knowledge.errors import Unavailable
+from web.render import (
+    citation_records,
+    escape_text,
+    render_answer,
+    render_knowledge,
+    render_sources,
+    render_user,
+    streamed_prefixes,
+)
 from web.state import (
     MAX_TURNS_PER_CHAT,
     chat_choices,
@@ -61,6 +71,23 @@ def chat_messages(turns: list[tuple[str, Answer]]) -> list[dict]:
             {"role": "assistant", "content": render_answer(answer, turn=number, follow_up=number > 1)},
         ]
     return messages
+
+
+def discard_uploads(paths: list[Path]) -> None:
+    """Delete Gradio's temporary copies of uploaded files once they are handled: the knowledge folder
+    holds the document now, and a deleted document must not stay downloadable through `/file=`.
+    Files outside Gradio's upload folder (a caller's own) are left alone."""
+    from gradio.utils import get_upload_folder
+
+    uploads = Path(get_upload_folder()).resolve()
+    for path in paths:
+        if uploads not in path.resolve().parents:
+            continue
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass
 
 
 def document_choices(bot: Bot) -> list[tuple[str, str]]:
@@ -119,8 +146,8 @@ class ChatService:
         try:
             stream = self.answers(text, turns)
             first = next(stream)
-        except (ValueError, TypeError) as error:  # too long or unusable: say so, keep the text for editing
-            gr.Warning(str(error))
+        except (ValueError, TypeError, Unavailable) as error:  # too long, unusable, or no articles: say so
+            gr.Warning(escape_text(str(error)))
             yield chat_messages(turns), question, gr.skip(), gr.skip(), gr.skip()
             return
         shown = chat_messages(turns) + [
@@ -201,15 +228,17 @@ class ChatService:
         lines: list[str] = []
         keep = (gr.skip(),) * (2 + EXAMPLE_COUNT)
         for number, path in enumerate(paths, start=1):
-            yield "\n".join([*lines, f"Indexing **{path.name}** ({number} of {len(paths)})…"]), *keep, gr.skip()
+            name = escape_text(path.name)
+            yield "\n".join([*lines, f"Indexing **{name}** ({number} of {len(paths)})…"]), *keep, gr.skip()
             try:
                 added = self.bot.add_documents([path])
             except ValueError as error:
-                lines.append(f"- {error}")
+                lines.append(f"- {escape_text(str(error))}")
                 continue
-            lines += [f"- {path.name}: added “{s.title}” ({plural(s.chunks, 'passage')})" for s in added] or [
-                f"- {path.name}: could not be read as a document, so it was not added"
+            lines += [f"- {name}: added “{escape_text(s.title)}” ({plural(s.chunks, 'passage')})" for s in added] or [
+                f"- {name}: could not be read as a document, so it was not added"
             ]
+        discard_uploads(paths)
         yield "\n".join(lines) or "No file was given.", *self._after_documents_changed(), None
 
     def confirm_delete(self, article_id):
@@ -217,14 +246,20 @@ class ChatService:
         title = next((s.title for s in self.bot.summaries() if s.article_id == article_id), None)
         if title is None:
             return gr.update(visible=False), "Pick a document to delete first."
-        return gr.update(visible=True), f"Delete “{title}”? Its file is removed from the knowledge folder."
+        return gr.update(visible=True), f"Delete “{escape_text(title)}”? Its file is removed from the knowledge folder."
 
     def delete_document(self, article_id):
         """Delete the picked document after confirmation: (status, table, picker, confirmation, examples…)."""
         try:
             self.bot.remove_document(article_id if isinstance(article_id, str) else "")
         except ValueError as error:
-            return str(error), gr.skip(), gr.skip(), gr.update(visible=False), *(gr.skip(),) * EXAMPLE_COUNT
+            return (
+                escape_text(str(error)),
+                gr.skip(),
+                gr.skip(),
+                gr.update(visible=False),
+                *(gr.skip(),) * EXAMPLE_COUNT,
+            )
         table, picker, *examples = self._after_documents_changed()
         return "Deleted.", table, picker, gr.update(visible=False), *examples
 
@@ -233,17 +268,20 @@ class ChatService:
         """`/chat`: (answer text with [n] markers, list of sources); a Client's calls share a conversation."""
         try:
             *_, answer = self.answers(question, turns)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, Unavailable) as error:
             raise gr.Error(str(error), print_exception=False) from None
         kept = (turns + [(question.strip(), answer)])[-MAX_TURNS_PER_CHAT:]  # a Client's history is bounded too
         return answer.text, citation_records(answer), kept
 
     def upload_api(self, files) -> list[dict]:
         """`/upload`: file paths in, the added documents' summaries out."""
+        paths = [Path(f) for f in (files or []) if f]
         try:
-            added = self.bot.add_documents([Path(f) for f in (files or []) if f])
+            added = self.bot.add_documents(paths)
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from None
+        finally:
+            discard_uploads(paths)
         self.examples = suggest_questions(self.bot, EXAMPLE_COUNT)
         return [
             {

@@ -50,7 +50,8 @@ def test_refused_or_unreadable_files_leave_the_folder_as_it_was(bot, tmp_path):
         bot.add_documents([exe])
     binary = tmp_path / "blob.md"
     binary.write_bytes(b"\x00\x01binary")
-    assert bot.add_documents([binary]) == []  # the loader skipped it, so it was taken out again
+    with pytest.raises(UploadError, match="blob.md: it looks binary"):  # refused before it is copied, with why
+        bot.add_documents([binary])
     assert sorted(p.name for p in bot.settings.knowledge_dir.iterdir()) == before
     with pytest.raises(UploadError, match="no document with id"):
         bot.remove_document("no-such-id")

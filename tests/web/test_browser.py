@@ -421,6 +421,30 @@ def test_upload_a_document_ask_about_it_then_delete_it_after_confirming(new_chat
     assert "Halvorsen" not in chat.last_answer().inner_text()
 
 
+def test_a_hostile_uploaded_title_is_text_in_the_status_and_the_confirmation(new_chat, tmp_path):
+    title = "Harbour [click me](http://evil.example/phish) <img src=x onerror=window.__pwned=1>"
+    path = tmp_path / "harbour notes.md"
+    path.write_text(f"---\ntitle: {json.dumps(title)}\n---\n\nThe harbour crane lifted the probe.\n", encoding="utf-8")
+    chat = new_chat()
+    chat.page.get_by_text("What I know").click()
+    chat.page.locator("#dsqa-upload").wait_for()
+    chat.page.locator("#dsqa-upload input[type=file]").set_input_files(str(path))
+    status = chat.page.locator("#dsqa-upload-status")
+    status.get_by_text("added").wait_for(timeout=120_000)
+    assert title in status.inner_text()
+    chat.page.locator("#dsqa-doc-choice input").click()
+    chat.page.get_by_role("option", name=f"{title} (md)").click()
+    chat.page.click("#dsqa-delete-doc")
+    confirm = chat.page.locator("#dsqa-confirm")
+    confirm.wait_for()
+    assert f"Delete “{title}”?" in confirm.inner_text()
+    for where in (status, confirm):
+        assert where.locator("a, img").count() == 0
+    assert chat.page.evaluate("window.__pwned") is None
+    chat.page.click("#dsqa-confirm-delete")
+    chat.page.get_by_text("Deleted.").wait_for(timeout=60_000)
+
+
 def test_every_request_stayed_on_loopback(new_chat):
     new_chat().ask("When will IDSEA launch?")  # so a run of this test alone still records a full page
     hosts = {urlsplit(url).hostname for url in REQUESTED if not url.startswith(("data:", "blob:"))}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -127,7 +128,9 @@ def test_upload_and_delete_refuse_bad_requests_with_a_clear_message(running_app,
     client = client_for(running_app)
     script = tmp_path / "run.sh"
     script.write_text("rm -rf /", encoding="utf-8")
-    with pytest.raises(AppError, match="run.sh: this kind of file is not supported"):
+    with pytest.raises(httpx.HTTPStatusError) as refused:  # refused by the upload route: never stored
         client.predict([handle_file(str(script))], api_name="/upload")
+    assert refused.value.response.status_code == 415
+    assert "run.sh: this kind of file is not supported" in refused.value.response.text
     with pytest.raises(AppError, match="no document with id"):
         client.predict("../../etc/passwd", api_name="/delete")
