@@ -11,6 +11,7 @@ llama.cpp how long a reply may take). xllamacpp also opens llama.cpp's HTTP serv
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -47,8 +48,22 @@ class LocalModel:
         self._loaded = threading.Event()
         self.failure: str | None = None  # why the model cannot answer (it failed to load), once known
         self._failed_once = False
+        self._closing = threading.Event()
         self._worker = threading.Thread(target=self._serve, name="dsqa-reading-model", daemon=True)
         self._worker.start()
+        # llama.cpp must not be inside a request when the interpreter ends (its thread would be torn down
+        # in C++ code, which aborts the process): stop at the next token and let the worker return first.
+        atexit.register(self.close)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the worker: a request in progress stops at its next token; the model is freed."""
+        self._closing.set()
+        try:
+            self._requests.put_nowait(_Request({}, 0.0))  # wakes a worker waiting for work
+        except queue.Full:
+            pass
+        if self._worker is not threading.current_thread():
+            self._worker.join(timeout)
 
     @classmethod
     def shared(cls, path: Path, threads: int = 2) -> LocalModel:
@@ -95,20 +110,41 @@ class LocalModel:
             self._loaded.set()
             return
         self._loaded.set()
-        while True:
+        while not self._closing.is_set():
             request = self._requests.get()
             left = request.deadline - time.monotonic()
             if left <= 0.05:  # nobody waits for it any more
                 continue
-            body = {**request.body, "t_max_predict_ms": int(left * 1000)}
             try:
-                reply = server.handle_chat_completions(body)
+                reply = _streamed(server, request, self._closing)
             except Exception as exc:
                 if not self._failed_once:  # one line, not one per question
                     log.warning("Local reading model failed (%s): those questions keep their extractive answer", exc)
                 self._failed_once, reply = True, None
-            request.reply = reply if isinstance(reply, dict) and "choices" in reply else None
+            request.reply = reply
             request.done.set()
+
+
+def _streamed(server, request: _Request, closing: threading.Event) -> dict | None:
+    """Run one request token by token and stop as soon as nobody waits for it (so a late question does
+    not hold the model from the next one); the reply as a plain chat completion, or None."""
+    left = request.deadline - time.monotonic()
+    body = {**request.body, "stream": True, "t_max_predict_ms": int(left * 1000)}
+    parts: list[str] = []
+    broken: list[object] = []
+
+    def take(chunk) -> bool:
+        if not isinstance(chunk, dict) or "choices" not in chunk:
+            broken.append(chunk)
+            return True
+        for choice in chunk["choices"]:
+            parts.append((choice.get("delta") or {}).get("content") or "")
+        return closing.is_set() or time.monotonic() >= request.deadline  # True stops llama.cpp
+
+    server.handle_chat_completions(body, take)
+    if broken or time.monotonic() >= request.deadline:
+        return None
+    return {"choices": [{"message": {"role": "assistant", "content": "".join(parts)}}]}
 
 
 def load_llama(path: Path, threads: int):

@@ -18,16 +18,24 @@ WINDOW = "Xinhua reported on July 1st that China will launch the association on 
 
 
 class ScriptedEngine:
-    """Replies with the next scripted content after `delay` seconds, counting the requests it served."""
+    """Streams the next scripted content, one character every `per_token` seconds after `delay` seconds, as
+    llama.cpp's server does (a chunk per token to the callback, which returns True to stop); counts the
+    requests it served and the chunks it sent."""
 
-    def __init__(self, contents: list[str], delay: float = 0.0):
-        self.contents, self.delay, self.served = list(contents), delay, 0
+    def __init__(self, contents: list[str], delay: float = 0.0, per_token: float = 0.0):
+        self.contents, self.delay, self.per_token = list(contents), delay, per_token
+        self.served = self.chunks = 0
 
-    def handle_chat_completions(self, body: dict) -> dict:
+    def handle_chat_completions(self, body: dict, callback) -> None:
+        assert body["stream"] is True
         time.sleep(self.delay)
         self.served += 1
         content = self.contents.pop(0) if self.contents else '{"span": ""}'
-        return {"choices": [{"message": {"role": "assistant", "content": content}}]}
+        for piece in content:
+            time.sleep(self.per_token)
+            self.chunks += 1
+            if callback({"choices": [{"index": 0, "delta": {"content": piece}}]}):
+                return
 
 
 def scripted(engine: ScriptedEngine, queue_size: int = 4) -> LocalModel:
@@ -67,9 +75,9 @@ def test_the_request_asks_for_json_by_schema_and_greedy_decoding():
     seen = []
 
     class Recording(ScriptedEngine):
-        def handle_chat_completions(self, body):
+        def handle_chat_completions(self, body, callback):
             seen.append(body)
-            return super().handle_chat_completions(body)
+            return super().handle_chat_completions(body, callback)
 
     LLMSpanReader(scripted(Recording([])), wait_s=5).read("When will it launch?", [WINDOW])
     body = seen[-1]
@@ -84,6 +92,14 @@ def test_a_late_reply_is_not_waited_for():
     began = time.monotonic()
     assert model.chat({"messages": []}, wait_s=0.5) is None
     assert time.monotonic() - began < 1.0
+
+
+def test_a_request_nobody_waits_for_stops_generating():
+    engine = ScriptedEngine(['{"span": "' + "x" * 40 + '"}'], per_token=0.05)
+    model = scripted(engine)
+    assert model.chat({"messages": []}, wait_s=0.5) is None
+    time.sleep(0.5)
+    assert engine.chunks < 15  # of 52: the model is free for the next question
 
 
 def test_a_full_queue_answers_at_once_and_expired_requests_are_dropped():
