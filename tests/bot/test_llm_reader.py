@@ -131,3 +131,23 @@ def test_an_engine_that_fails_to_load_leaves_answers_alone(caplog):
     assert not model.wait_loaded(5) and "not a GGUF file" in model.failure
     assert model.chat({"messages": []}, wait_s=1) is None
     assert sum("could not be loaded" in r.message for r in caplog.records) == 1
+
+
+def test_only_a_verbatim_span_leads_the_answer_above_the_quote_that_holds_it(shipped_bot):
+    from bot.pipeline import Pending
+
+    question = "Where will the association be located?"
+    shipped_bot.ask(question)  # opens the index
+    answer, decided = shipped_bot.path.answer_in_full(Pending(question, [], shipped_bot._live.index))
+    assert decided is not None and not answer.abstained
+    replies = ["{}", '{"span": "in the city of Hefei"}', '{"span": ""}', '{"span": "Anhui province"}']
+    reader = LLMSpanReader(scripted(ScriptedEngine(replies)), wait_s=5)
+    for _ in range(2):  # rephrased, then "not stated": the answer is left exactly as it was
+        kept, _ = shipped_bot.path.read_closely(answer, decided, reader)
+        assert kept is answer
+    refined, found = shipped_bot.path.read_closely(answer, decided, reader)
+    assert found.status is SpanStatus.SPAN and refined.short_answer == "Anhui province"
+    lead, _, quote = refined.text.partition("\n\n")
+    assert lead == "Anhui province [1]" and "Anhui province" in refined.citations[0].quote
+    assert quote == answer.text.partition("\n\n")[2] or quote == answer.text  # the same verbatim quote below
+    assert refined.citations == answer.citations and refined.confidence == answer.confidence
