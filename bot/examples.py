@@ -85,7 +85,7 @@ def suggest_questions(bot, limit: int = 4, budget_s: float = TIME_BUDGET_S) -> l
     for article_id, question in candidates(articles.values()):
         if time.perf_counter() - began > budget_s:
             break
-        answer = bot.ask(question)
+        answer = next(bot.stream(question))  # the decision is the instant answer's: the reading model is not waited for
         if answer.abstained or not answer.citations:
             continue
         first = answer.citations[0]

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field, replace
 
 from bot.analyze import LanguageIdentifier, QuestionAnalyzer, find_names, has_pronoun, load_models, quotes
-from bot.compose import AnswerComposer, cite, declined, overview_rows
+from bot.compose import AnswerComposer, Verdict, cite, declined, overview_rows
+from bot.llm_reader import LLMSpanReader, SpanReading, SpanStatus
 from bot.messages import truncated_note
 from bot.rank import MODELS, Candidate, SentenceRanker
-from bot.read import PassageReader, Reading
+from bot.read import PassageReader, Reading, window_text
 from bot.retrieve import Focus, HybridRetriever, Retrieval, SearchIndex, conversation_focus
 from bot.rewrite import ConversationRewriter
 from bot.spelling import SpellingRepair
@@ -56,6 +57,21 @@ class Pending:
     candidates: list[Candidate] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
     answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
+    decided: Decided | None = None  # what an answer from a read window was composed from (for the reading model)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What an answer quoting a read window was built from: enough to lead it with another span of
+    that window (the local reading model's) without deciding again."""
+
+    analysis: QuestionAnalysis
+    shown: str  # the question as understood
+    question: str  # what the window was read for
+    verdict: Verdict
+    rows: tuple[int, ...]  # the quoted sentences
+    retrieved: tuple[RetrievedChunk, ...]
+    index: SearchIndex
 
 
 def open_snapshot(search: SearchIndex, retriever: HybridRetriever, articles, known_words) -> Snapshot:
@@ -94,6 +110,38 @@ class AnswerPath:
     def answer(self, pending: Pending) -> Answer:
         """Run the chain on one question."""
         return self.chain.invoke(pending)
+
+    def answer_in_full(self, pending: Pending) -> tuple[Answer, Decided | None]:
+        """The answer, and what it was composed from when it quotes a read window (else None)."""
+        answer = self.chain.invoke(pending)
+        return answer, pending.decided
+
+    def read_closely(self, answer: Answer, decided: Decided, reader: LLMSpanReader) -> tuple[Answer, SpanReading]:
+        """Ask the local reading model for the span of the decided window that answers; a span it finds
+        verbatim leads the answer (in place of the extractive reader's), above the quote that holds it.
+        Any other outcome returns `answer` unchanged. The decision to answer is not revisited."""
+        reading = decided.verdict.reading
+        text, offset = window_text(reading.rows, decided.index)
+        found = reader.read(decided.question, [text])
+        if found.status is not SpanStatus.SPAN:
+            return answer, found
+        start, end = offset + found.start, offset + found.end
+        spans = decided.index.sentences.spans
+        touched = [r for r in reading.rows if spans[r][0] < end and start < spans[r][1]]
+        rows = sorted(set(decided.rows) | set(touched))
+        refined = self.composer.compose(
+            decided.analysis,
+            decided.shown,
+            decided.verdict,
+            decided.index,
+            rows,
+            list(decided.retrieved),
+            lead=(start, end),
+        )
+        if not refined.short_answer:  # not a short answer of its own (too long, or the whole quote)
+            return answer, found
+        timings = {**answer.timings, "read_llm": found.ms}
+        return replace(refined, question=answer.question, timings=timings, notes=answer.notes), found
 
     def _understand(self, p: Pending) -> Pending:
         began = time.perf_counter()
@@ -189,6 +237,8 @@ class AnswerPath:
         rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)
         # A short answer the reader itself would decline is never led with.
         stands_by = self.reader.trusts(verdict.reading)
+        question = p.chosen.shown or p.chosen.query
+        p.decided = Decided(p.analysis, shown, question, verdict, tuple(rows), tuple(retrieved), search)
         return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved, stands_by)
 
 

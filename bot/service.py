@@ -24,6 +24,7 @@ from knowledge.settings import BUNDLED_MODEL, Settings, go_offline
 from knowledge.types import Article
 
 log = logging.getLogger(__name__)
+_UNSET = object()
 
 
 class NoArticles(Unavailable):
@@ -67,6 +68,7 @@ class Bot:
         self._watcher = None
         self._dirty = False
         self.answerer = self._llm = None  # the optional LLM stages, when llm_base_url is set
+        self._span_reader = _UNSET  # the local reading model, looked for on first use
         if self.settings.llm_base_url:
             from bot.llm import LLMAnswerer, LLMClient
 
@@ -294,9 +296,10 @@ class Bot:
         return final
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
-        """Successive answers to one question, the last one final. Without an LLM that is one answer;
-        with one, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`). Bad
-        input raises here, before the first answer."""
+        """Successive answers to one question, the last one final. The extractive answer comes first (in
+        about 20 ms); with the local reading model (`Settings.reader`), the same answer led by the span it
+        found may follow, within `reader_wait_s`. With an LLM server, the verified sentences grow while
+        the LLM writes (see `bot.llm.LLMAnswerer`). Bad input raises here, before the first answer."""
         from bot.pipeline import Pending
 
         question = clean_question(question)
@@ -307,11 +310,54 @@ class Bot:
             raise NoArticles(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
         with self._answering_now():
-            extractive = self.path.answer(Pending(question, turns, live.index, deadline=deadline))
-        if self.answerer is None:
+            extractive, decided = self.path.answer_in_full(Pending(question, turns, live.index, deadline=deadline))
+        if self.answerer is not None:
+            asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
+            return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
+        reader = self.span_reader if decided is not None else None
+        if reader is None:
             return iter([extractive])
-        asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
-        return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
+        return self._read_closely(extractive, decided, reader)
+
+    def _read_closely(self, extractive: Answer, decided, reader) -> Iterator[Answer]:
+        """The extractive answer at once, then (when the reading model finds a verbatim span in time)
+        the same answer led by the model's span."""
+        yield extractive
+        refined, _ = self.path.read_closely(extractive, decided, reader)
+        if refined is not extractive:
+            yield refined
+
+    @property
+    def span_reader(self):
+        """The local reading model's reader (`bot/llm_reader.py`), or None: `reader=extractive`, the model
+        not in the cache, or xllamacpp missing (then one log line says so, and answers are today's)."""
+        with self._models_lock:
+            if self._span_reader is _UNSET:
+                self._span_reader = self._load_span_reader()
+            return self._span_reader
+
+    def _load_span_reader(self):
+        if self.settings.reader != "llm":
+            return None
+        import importlib.util
+
+        from bot.gguf import cached
+
+        path = cached(self.settings.reader_model, self.settings.reader_cache_dir)
+        if path is None:
+            log.warning(
+                "Reading model %s is not in %s (make setup fetches it): extractive answers only",
+                self.settings.reader_model,
+                self.settings.reader_cache_dir,
+            )
+            return None
+        if importlib.util.find_spec("xllamacpp") is None:
+            log.warning("xllamacpp is not installed (make setup installs it): extractive answers only")
+            return None
+        from bot.llama import LocalModel
+        from bot.llm_reader import LLMSpanReader
+
+        return LLMSpanReader(LocalModel.shared(path, self.settings.reader_threads), self.settings.reader_wait_s)
 
     def search(self, query: str, k: int = 5) -> list[RetrievedChunk]:
         """The `k` passages the hybrid retriever ranks first for `query` (no reading, no answer), best first.

@@ -167,17 +167,36 @@ def _run_llm_suite(settings, cases, out: Path, as_json: bool, source: str) -> No
 
 @eval_app.command("squad")
 def run_squad_benchmark(
-    file: Annotated[Path, typer.Argument(help="A SQuAD 2.0 JSON file (e.g. dev-v2.0.json).")],
+    files: Annotated[list[Path], typer.Argument(help="SQuAD-format JSON files (e.g. ../shared/data/qa/*.json).")],
     limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Ask only N questions, spread evenly over the file (0 = all).")
+        int, typer.Option("--limit", min=0, help="Ask only N questions per file, spread evenly over it (0 = all).")
     ] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = _OUT / "squad",
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the report files (one subfolder per file when several).")
+    ] = _OUT / "squad",
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of a table.")] = False,
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also run the LangChain recipe baseline, side by side.")
     ] = False,
+    char: Annotated[
+        bool, typer.Option("--char", help="Character F1 and containment (Chinese, which has no spaces).")
+    ] = False,
+    reader: Annotated[
+        str | None,
+        typer.Option(
+            "--reader",
+            help="llm: the local reading model (the extractive answers of the same run are shown beside); "
+            "extractive: without it [default: the configured reader, DSQA_READER].",
+        ),
+    ] = None,
+    part: Annotated[
+        str | None,
+        typer.Option(
+            "--part", help="calibration: every third article from the first; report: the others [default: all]."
+        ),
+    ] = None,
 ) -> None:
-    """Benchmark on a SQuAD 2.0 file: its articles become a temporary knowledge folder."""
+    """Benchmark on SQuAD-format files: each file's articles become a temporary knowledge folder; one row per file."""
     from knowledge.settings import go_offline
 
     go_offline()
@@ -185,11 +204,61 @@ def run_squad_benchmark(
     from evals.squad import run_squad
     from knowledge.loaders import ArticleFolderError
 
-    try:
-        summary, rows, baseline_rows = run_squad(file, limit or None, baseline, _progress("SQuAD", as_json))
-    except (EvalInputError, ArticleFolderError, OSError) as exc:
-        _fail(str(exc))
-    _write_and_show(out, summary, rows, baseline_rows, as_json)
+    if reader not in (None, "llm", "extractive"):
+        _fail(f"--reader {reader}: expected llm or extractive")
+    overrides = {"reader": reader} if reader else None
+    table = []
+    for file in files:
+        try:
+            summary, rows, baseline_rows = run_squad(
+                file, limit or None, baseline, _progress(f"SQuAD {file.name}", as_json), overrides, char, part
+            )
+        except (EvalInputError, ArticleFolderError, OSError) as exc:
+            _fail(str(exc))
+        folder = out if len(files) == 1 else out / file.stem
+        if len(files) == 1:
+            _write_and_show(folder, summary, rows, baseline_rows, as_json)
+        else:
+            from evals.report_files import write_outputs
+
+            write_outputs(folder, summary, rows, baseline_rows)
+        table.append((file.name, summary))
+    if not as_json:
+        _print_squad_rows(table)
+
+
+SQUAD_COLUMNS = ("contained", "F1", "EM", "declined", "false refusals", "hit@1", "hit@5", "p50 s", "p95 s")
+
+
+def squad_row(summary: dict) -> list[str]:
+    """One system's figures on one file: contained, F1, EM, declined, false refusals, hit@1/5, and the
+    p50/p95 wall-clock seconds to its answer."""
+    overall = summary["overall"]
+
+    def value(key: str) -> str:
+        v = overall.get(key, {}).get("value")
+        return "—" if v is None or v != v else f"{v:.3f}"
+
+    wall = summary["latency_ms"].get("wall") or summary["latency_ms"].get("total") or {}
+    seconds = [f"{wall[p] / 1000:.2f}" if p in wall else "—" for p in ("p50", "p95")]
+    keys = ("contains_gold", "f1", "exact", "no_answer_accuracy", "false_refusal_rate", "hit_at_1", "hit_at_5")
+    return [value(k) for k in keys] + seconds
+
+
+def _print_squad_rows(table: list[tuple[str, dict]]) -> None:
+    """The table of every file: one row per file and reader (with the reading model on, the same run's
+    instant extractive answers beside)."""
+    typer.echo("| file | reader | questions | " + " | ".join(SQUAD_COLUMNS) + " |")
+    typer.echo("|---|---|---|" + "---|" * len(SQUAD_COLUMNS))
+    for name, summary in table:
+        systems = [(summary.get("reader", "extractive"), summary)]
+        if "extractive" in summary:
+            systems.append(("extractive (same run)", summary["extractive"]))
+        if "baseline" in summary:
+            systems.append((summary["baseline"]["name"], summary["baseline"]))
+        for label, system in systems:
+            cells = [name, label, str(system["overall"]["cases"]), *squad_row(system)]
+            typer.echo("| " + " | ".join(cells) + " |")
 
 
 @eval_app.command("coqa")

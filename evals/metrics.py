@@ -95,8 +95,12 @@ def normalize_answer(text: str) -> str:
     return " ".join(text.split())
 
 
-def _tokens(text: str) -> list[str]:
-    return normalize_answer(text).split() if text else []
+def _tokens(text: str, chars: bool = False) -> list[str]:
+    """Words, or with `chars` every character but spaces (for Chinese, which is not written in words)."""
+    if not text:
+        return []
+    normalized = normalize_answer(text)
+    return [ch for ch in normalized if not ch.isspace()] if chars else normalized.split()
 
 
 def squad_exact(gold: str, prediction: str) -> int:
@@ -104,9 +108,13 @@ def squad_exact(gold: str, prediction: str) -> int:
     return int(normalize_answer(gold) == normalize_answer(prediction))
 
 
-def squad_f1(gold: str, prediction: str) -> float:
-    """Token-overlap F1; when either side is empty (no answer), 1 only when both are."""
-    gold_tokens, predicted_tokens = _tokens(gold), _tokens(prediction)
+def squad_f1(gold: str, prediction: str, chars: bool = False) -> float:
+    """Token-overlap F1 (`chars`: character overlap); when either side is empty (no answer), 1 only when both are.
+
+    >>> round(squad_f1("合肥市", "在合肥", chars=True), 3)
+    0.667
+    """
+    gold_tokens, predicted_tokens = _tokens(gold, chars), _tokens(prediction, chars)
     if not gold_tokens or not predicted_tokens:
         return float(gold_tokens == predicted_tokens)
     same = sum((collections.Counter(gold_tokens) & collections.Counter(predicted_tokens)).values())
@@ -116,10 +124,11 @@ def squad_f1(gold: str, prediction: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def squad_scores(golds: Sequence[str], prediction: str) -> tuple[int, float]:
-    """(exact match, F1), each the max over the gold answers; no gold answer means the gold is ''."""
+def squad_scores(golds: Sequence[str], prediction: str, chars: bool = False) -> tuple[int, float]:
+    """(exact match, F1), each the max over the gold answers; no gold answer means the gold is ''.
+    `chars`: F1 over characters, as CMRC 2018 and DRCD score Chinese."""
     golds = [g for g in golds if normalize_answer(g)] or [""]
-    return max(squad_exact(g, prediction) for g in golds), max(squad_f1(g, prediction) for g in golds)
+    return max(squad_exact(g, prediction) for g in golds), max(squad_f1(g, prediction, chars) for g in golds)
 
 
 # --- retrieval and citations ------------------------------------------------------------------

@@ -129,7 +129,7 @@ def temporary_bot(write: Callable[[Path], None], prefix: str, settings_overrides
     with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         knowledge = Path(scratch) / "knowledge"
         write(knowledge)
-        settings = Settings(
+        settings = Settings.from_env(
             knowledge_dir=knowledge, index_dir=Path(scratch) / "index", progress=False, **(settings_overrides or {})
         )
         bot = Bot(settings=settings)

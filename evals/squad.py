@@ -79,6 +79,21 @@ def load_squad(path: str | Path) -> tuple[dict[str, str], list[SquadQuestion]]:
     return articles, questions
 
 
+CALIBRATION_EVERY = 3  # every third article (the 1st, 4th, …) is the calibration part; the rest is reported
+
+
+def article_part(articles: dict[str, str], questions: list[SquadQuestion], part: str | None):
+    """The articles and questions of one part of a file, split by article so no article is in both:
+    `calibration` (every third article, from the first) to choose things on, `report` (the others) to
+    report; None: the whole file."""
+    if part is None:
+        return articles, questions
+    if part not in ("calibration", "report"):
+        raise EvalInputError(f"part {part!r}: expected calibration or report")
+    kept = {t for i, t in enumerate(articles) if (i % CALIBRATION_EVERY == 0) == (part == "calibration")}
+    return {t: a for t, a in articles.items() if t in kept}, [q for q in questions if q.title in kept]
+
+
 def spread(questions: Sequence[SquadQuestion], limit: int | None) -> list[SquadQuestion]:
     """`limit` questions evenly spread over the file (every article, both kinds), or all of them."""
     if not limit or limit >= len(questions):
@@ -95,17 +110,22 @@ def write_knowledge(articles: dict[str, str], folder: Path) -> None:
         )
 
 
-def score_question(question: SquadQuestion, answer) -> dict:
-    """One result row: the prediction scored, the gold answers and why it failed (if it did)."""
+def contains_gold(golds: Sequence[str], text: str, chars: bool = False) -> bool:
+    """Whether `text` holds a gold answer as whole words (`chars`: anywhere, spaces ignored, for Chinese)."""
+    normalized = [normalize_answer(g) for g in golds if normalize_answer(g)]
+    if chars:
+        squeezed = "".join(normalize_answer(text).split())
+        return any("".join(g.split()) in squeezed for g in normalized)
+    return any(f" {g} " in f" {normalize_answer(text)} " for g in normalized)
+
+
+def score_question(question: SquadQuestion, answer, chars: bool = False) -> dict:
+    """One result row: the prediction scored, the gold answers and why it failed (if it did);
+    `chars`: character F1 and containment, for Chinese."""
     text = strip_markers(answer.text)
     prediction = "" if answer.abstained else (getattr(answer, "short_answer", "") or text)
-    exact, f1 = squad_scores(question.answers, prediction)
-    golds = [normalize_answer(g) for g in question.answers if normalize_answer(g)]
-    contains = (
-        None
-        if question.impossible
-        else (not answer.abstained and any(f" {g} " in f" {normalize_answer(text)} " for g in golds))
-    )
+    exact, f1 = squad_scores(question.answers, prediction, chars)
+    contains = None if question.impossible else (not answer.abstained and contains_gold(question.answers, text, chars))
     rank = None if question.impossible else first_hit_rank([c.text for c in answer.retrieved], question.answers)
     reasons = []
     if question.impossible and not answer.abstained:
@@ -176,20 +196,42 @@ def summarise_squad(rows: Sequence[dict]) -> dict:
     }
 
 
+def ask_both(bot, question: SquadQuestion, chars: bool = False) -> tuple[dict, dict]:
+    """(row of the final answer, row of the instant extractive one) from one `Bot.stream`: with the
+    reading model on, the first answer is the extractive reader's and the last may be led by the model's
+    span. Each row's `wall` timing is the wall-clock time to that answer."""
+    started = time.perf_counter()
+    stream = bot.stream(question.question)
+    first = next(stream)
+    first_ms = (time.perf_counter() - started) * 1000
+    *_, final = [first, *stream]
+    final_ms = (time.perf_counter() - started) * 1000
+    first_row, final_row = score_question(question, first, chars), score_question(question, final, chars)
+    first_row["timings"]["wall"], final_row["timings"]["wall"] = round(first_ms, 3), round(final_ms, 3)
+    return final_row, first_row
+
+
 def run_squad(
     path: str | Path,
     limit: int | None = None,
     baseline: bool = False,
     progress=None,
     settings_overrides: dict | None = None,
+    chars: bool = False,
+    part: str | None = None,
 ) -> tuple[dict, list[dict], list[dict]]:
-    """Build a Bot over the file's articles and ask its questions: (summary, rows, baseline rows)."""
-    articles, questions = load_squad(path)
+    """Build a Bot over the file's articles and ask its questions: (summary, rows, baseline rows). With
+    the reading model on, `summary["extractive"]` scores the instant answers of the same run."""
+    articles, questions = article_part(*load_squad(path), part)
     chosen = spread(questions, limit)
     write = partial(write_knowledge, articles)
     with temporary_bot(write, "dsqa-squad-", settings_overrides) as (bot, knowledge, index_seconds):
+        reader = bot.span_reader
+        if reader is not None:  # measure answers, not the model's start-up
+            reader.model.wait_loaded(120)
         started = time.perf_counter()
-        rows = [score_question(q, bot.ask(q.question)) for q in (progress(chosen) if progress else chosen)]
+        pairs = [ask_both(bot, q, chars) for q in (progress(chosen) if progress else chosen)]
+        rows, first_rows = [final for final, _ in pairs], [first for _, first in pairs]
         ask_seconds = time.perf_counter() - started
         summary = {
             "kind": "squad",
@@ -208,15 +250,20 @@ def run_squad(
                 "EM and F1 follow the official SQuAD v2 script: the short answer when the bot gives one, else the answer "
                 "text; an abstention is the empty answer, right only on impossible questions.",
             ],
+            "reader": "llm" if reader is not None else "extractive",
+            "character_f1": chars,
+            "part": part or "whole file",
             **summarise_squad(rows),
         }
+        if reader is not None:
+            summary["extractive"] = {"name": "extractive (same run, instant answer)", **summarise_squad(first_rows)}
         baseline_rows: list[dict] = []
         if baseline:
             from evals.baseline import BASELINE_NOTE, NAME, BaselineBot
 
             reference = BaselineBot(knowledge)
             baseline_rows = [
-                score_question(q, reference.ask(q.question)) for q in (progress(chosen) if progress else chosen)
+                score_question(q, reference.ask(q.question), chars) for q in (progress(chosen) if progress else chosen)
             ]
             summary["baseline"] = {"name": NAME, **summarise_squad(baseline_rows)}
             summary["notes"].append(BASELINE_NOTE)

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
-from typing import Annotated, get_type_hints
+from typing import Annotated, Literal, get_type_hints
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, FiniteFloat, TypeAdapter, ValidationError
@@ -39,11 +39,20 @@ OFFLINE_ENV = {
     "TQDM_DELAY": "1",
     "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime ≥ 1.29 (Linux) otherwise resolves a telemetry host at start-up
 }
+# Threads that sleep when idle: llama.cpp's OpenMP threads otherwise spin after each token and take the
+# cores from the extractive path and other chats on a small machine. Set before the library loads.
+PASSIVE_THREADS_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def go_offline() -> None:
     """Set the offline/quiet/no-telemetry variables (unless the user set them) before heavy imports."""
     for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def passive_threads() -> None:
+    """Let OpenMP threads sleep when idle (unless the user chose otherwise): call before llama.cpp loads."""
+    for name, value in PASSIVE_THREADS_ENV.items():
         os.environ.setdefault(name, value)
 
 
@@ -168,6 +177,19 @@ class Settings:
     api_key_env: str = _describe(
         "DSQA_API_KEY", "Name of the env variable holding the key programs send as a Bearer token (read when used)."
     )
+    reader: Literal["llm", "extractive"] = _describe(
+        "llm", "Who finds the short answer: the local reading model (llm), or the extractive reader alone."
+    )
+    reader_model: Literal["1.5b", "0.5b"] = _describe(
+        "1.5b", "The local reading model: Qwen2.5-Coder-Instruct 1.5B or 0.5B."
+    )
+    reader_cache_dir: WritableFolder = _describe(
+        Path("~/.cache/deepspace-qa/llm"), "Per-user folder of the local reading model's file (fetched by make setup)."
+    )
+    reader_wait_s: PositiveNumber = _describe(
+        3.0, "Seconds a question waits for the reading model (queue included) before keeping the extractive answer."
+    )
+    reader_threads: PositiveInt = _describe(2, "CPU threads the local reading model uses.")
 
     def __post_init__(self) -> None:
         checkers = _checkers(type(self))

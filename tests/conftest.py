@@ -26,9 +26,11 @@ def no_network(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def own_folders(tmp_path, monkeypatch):
-    """Every test gets its own index and data folders through the environment."""
+    """Every test gets its own index and data folders through the environment, and the extractive reader:
+    tests that assert exact answers assert the extractive reader's (the reading model's own tests choose it)."""
     monkeypatch.setenv("DSQA_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("DSQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DSQA_READER", "extractive")
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +47,10 @@ def shipped_bot(tmp_path_factory, embedder):
     from bot import Bot
 
     settings = Settings(
-        knowledge_dir=SHIPPED_ARTICLES, index_dir=tmp_path_factory.mktemp("shipped-index"), progress=False
+        reader="extractive",
+        knowledge_dir=SHIPPED_ARTICLES,
+        index_dir=tmp_path_factory.mktemp("shipped-index"),
+        progress=False,
     )
     bot = Bot(settings=settings, embedder=embedder)
     bot.index()

@@ -122,3 +122,36 @@ def condense_messages(question: str, history: Sequence[Turn]) -> list[tuple[str,
         ("system", CONDENSE_SYSTEM),
         ("user", CONDENSE_USER.format(conversation=conversation, question=question.strip())),
     ]
+
+
+# The local reading model (`bot/llm_reader.py`): it only points at words of the passage, never writes.
+READ_SYSTEM = """\
+You find answers in passages. Copy the shortest part of a passage that answers the question, word for \
+word, as it is written there. Do not explain and do not rephrase. If the passages do not state the \
+answer, reply with an empty span.
+Reply in JSON: {"span": "<words copied exactly from a passage>"} or {"span": ""}.
+Example: given the passage "The bridge opened to traffic in 1932 after four years of work.", the \
+question "When did the bridge open?" is answered {"span": "1932"}.\
+"""
+READ_USER = "{passages}\n\nQuestion: {question}"
+READ_PASSAGE = "Passage {number}:\n{text}"
+READ_MAX_SPAN_CHARS = 200  # a longer span is no short answer
+READ_SCHEMA = {
+    "type": "object",
+    "properties": {"span": {"type": "string", "maxLength": READ_MAX_SPAN_CHARS}},
+    "required": ["span"],
+    "additionalProperties": False,
+}
+
+
+def read_messages(question: str, windows: Sequence[str]) -> list[dict]:
+    """OpenAI-style messages asking for the shortest verbatim span of `windows` that answers `question`.
+
+    >>> read_messages("Q?", ["A b."])[1]["content"]
+    'Passage 1:\\nA b.\\n\\nQuestion: Q?'
+    """
+    passages = "\n\n".join(READ_PASSAGE.format(number=n, text=w.strip()) for n, w in enumerate(windows, start=1))
+    return [
+        {"role": "system", "content": READ_SYSTEM},
+        {"role": "user", "content": READ_USER.format(passages=passages, question=question.strip())},
+    ]

@@ -61,7 +61,11 @@ def bot(tmp_path_factory):
     """One real Bot over the shipped articles, its index in a temp dir."""
     from bot import Bot
 
-    bot = Bot(settings=Settings(knowledge_dir=ARTICLES, index_dir=tmp_path_factory.mktemp("index"), progress=False))
+    bot = Bot(
+        settings=Settings(
+            reader="extractive", knowledge_dir=ARTICLES, index_dir=tmp_path_factory.mktemp("index"), progress=False
+        )
+    )
     bot.index()
     return bot
 
@@ -90,7 +94,7 @@ def folder_run(bot):
             if suite.articles is None:
                 summary, rows, _ = evaluate(bot, suite.cases, limits, source=str(folder))
             else:
-                with suite_settings(suite, Settings(progress=False)) as settings:
+                with suite_settings(suite, Settings(reader="extractive", progress=False)) as settings:
                     own = Bot(settings=settings)
                     own.index()
                     summary, rows, _ = evaluate(own, suite.cases, limits, source=str(folder))

@@ -14,7 +14,15 @@ from typer.testing import CliRunner
 from bot.types import Answer
 from evals.cli import eval_app
 from evals.runner import EvalInputError
-from evals.squad import SquadQuestion, load_squad, run_squad, score_question, spread
+from evals.squad import (
+    SquadQuestion,
+    article_part,
+    contains_gold,
+    load_squad,
+    run_squad,
+    score_question,
+    spread,
+)
 from knowledge.settings import PROJECT_ROOT, go_offline
 
 go_offline()
@@ -147,3 +155,41 @@ def test_dsqa_eval_squad_limit_60_smoke(tmp_path):
 def test_dsqa_eval_squad_bad_file_exits_2(tmp_path):
     result = CliRunner().invoke(eval_app, ["squad", str(tmp_path / "nope.json")])
     assert result.exit_code == 2 and "SQuAD file not found" in result.output and "Traceback" not in result.output
+
+
+def test_character_scores_for_chinese():
+    question = SquadQuestion("z", "协会设在哪里？", ["合肥市"], False, "t")
+    answer = Answer(text="协会设在合肥市。[1]", citations=[], abstained=False, query="q", short_answer="合肥")
+    row = score_question(question, answer, chars=True)
+    assert row["contains_gold"] and round(row["f1"], 3) == 0.8  # 合肥 against 合肥市: 2 of 2 and 2 of 3
+    assert score_question(question, answer)["f1"] == 0.0  # as words, 合肥 is not 合肥市
+    assert not contains_gold(["合肥市"], "协会设在北京。", chars=True)
+
+
+def test_parts_split_a_file_by_article(tiny_file):
+    articles, questions = load_squad(tiny_file)
+    calibration = article_part(articles, questions, "calibration")
+    report = article_part(articles, questions, "report")
+    assert list(calibration[0]) == ["Lunar base"] and list(report[0]) == ["Comet tails"]
+    assert {q.title for q in calibration[1]} == {"Lunar base"} and {q.title for q in report[1]} == {"Comet tails"}
+    with pytest.raises(EvalInputError, match="calibration or report"):
+        article_part(articles, questions, "dev")
+
+
+@pytest.mark.slow
+def test_dsqa_eval_squad_prints_one_row_per_file(tiny_file, tmp_path):
+    other = tmp_path / "other-squad.json"
+    other.write_text(json.dumps({"data": TINY["data"][1:]}), encoding="utf-8")
+    result = CliRunner().invoke(
+        eval_app,
+        ["squad", str(tiny_file), str(other), "--reader", "extractive", "--out", str(tmp_path / "out")],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("| ") and "squad.json" in line]
+    assert [r.split(" | ")[0:3] for r in rows] == [
+        ["| tiny-squad.json", "extractive", "4"],
+        ["| other-squad.json", "extractive", "1"],
+    ]
+    assert len(rows[0].split(" | ")) == 3 + 9  # contained, F1, EM, declined, false refusals, hit@1/5, p50, p95
+    assert (tmp_path / "out" / "tiny-squad" / "summary.json").exists()

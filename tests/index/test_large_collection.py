@@ -73,7 +73,14 @@ def test_a_collection_past_the_sqlite_variable_limit_opens_syncs_and_answers(tmp
     again = sync_index(load_articles(knowledge), folder, location, embedder, chunk_size=90, chunk_overlap=0)
     assert again.removed == ["station-007"] and again.embedded == 0 and again.version == 2
 
-    settings = Settings(knowledge_dir=knowledge, index_dir=index_dir, chunk_size=90, chunk_overlap=0, progress=False)
+    settings = Settings(
+        reader="extractive",
+        knowledge_dir=knowledge,
+        index_dir=index_dir,
+        chunk_size=90,
+        chunk_overlap=0,
+        progress=False,
+    )
     answer = Bot(settings=settings, embedder=embedder).ask("Where was the magnetometer of the Kestrel probe built?")
     assert not answer.abstained and "Quito" in answer.text
     assert answer.citations[0].article_id == "station-042"

@@ -31,10 +31,13 @@ def server(tmp_path):
 def test_answers_match_the_embedded_store_and_every_process_agrees(server, tmp_path, embedder):
     knowledge = write_articles(tmp_path / "articles", ARTICLES)
     embedded = Bot(
-        settings=Settings(knowledge_dir=knowledge, index_dir=tmp_path / "embedded", progress=False), embedder=embedder
+        settings=Settings(
+            reader="extractive", knowledge_dir=knowledge, index_dir=tmp_path / "embedded", progress=False
+        ),
+        embedder=embedder,
     )
     served_settings = Settings(
-        knowledge_dir=knowledge, index_dir=tmp_path / "served", chroma_url=server, progress=False
+        reader="extractive", knowledge_dir=knowledge, index_dir=tmp_path / "served", chroma_url=server, progress=False
     )
     served = Bot(settings=served_settings, embedder=embedder)
     report = served.index()
@@ -61,7 +64,9 @@ def test_answers_match_the_embedded_store_and_every_process_agrees(server, tmp_p
 def test_a_server_restarted_empty_is_refilled_from_the_snapshot(tmp_path, embedder):
     knowledge = write_articles(tmp_path / "articles", ARTICLES)
     process, url = start_chroma_server(tmp_path / "server-1")
-    settings = Settings(knowledge_dir=knowledge, index_dir=tmp_path / "index", chroma_url=url, progress=False)
+    settings = Settings(
+        reader="extractive", knowledge_dir=knowledge, index_dir=tmp_path / "index", chroma_url=url, progress=False
+    )
     try:
         Bot(settings=settings, embedder=embedder).index()
     finally:
@@ -79,6 +84,8 @@ def test_a_server_restarted_empty_is_refilled_from_the_snapshot(tmp_path, embedd
 def test_an_unreachable_server_is_a_clear_error(tmp_path, embedder):
     knowledge = write_articles(tmp_path / "articles", ARTICLES)
     url = f"http://127.0.0.1:{free_port()}"
-    settings = Settings(knowledge_dir=knowledge, index_dir=tmp_path / "index", chroma_url=url, progress=False)
+    settings = Settings(
+        reader="extractive", knowledge_dir=knowledge, index_dir=tmp_path / "index", chroma_url=url, progress=False
+    )
     with pytest.raises(Exception, match="(?i)connect"):
         Bot(settings=settings, embedder=embedder).index()

@@ -31,7 +31,7 @@ def _poll(check, limit=LIMIT, step=0.2) -> float:
 @pytest.fixture
 def watching(tmp_path, embedder):
     knowledge = write_articles(tmp_path / "articles", ARTICLES)
-    settings = Settings(knowledge_dir=knowledge, index_dir=tmp_path / "index", progress=False)
+    settings = Settings(reader="extractive", knowledge_dir=knowledge, index_dir=tmp_path / "index", progress=False)
     bot = Bot(settings=settings, embedder=embedder).watch()
     yield bot, knowledge
     bot.close()

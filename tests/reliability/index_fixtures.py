@@ -108,5 +108,8 @@ def assert_same_index(index_dir, clean_dir, embedder) -> None:
 def answers(knowledge, index_dir, embedder) -> list[str]:
     from bot import Bot
 
-    bot = Bot(settings=Settings(knowledge_dir=knowledge, index_dir=index_dir, progress=False), embedder=embedder)
+    bot = Bot(
+        settings=Settings(reader="extractive", knowledge_dir=knowledge, index_dir=index_dir, progress=False),
+        embedder=embedder,
+    )
     return [bot.ask(q).text for q in QUESTIONS]

@@ -66,7 +66,11 @@ def chat_settings(tmp_path_factory) -> Settings:
     """Settings over the temp articles; index and data in temp."""
     root = tmp_path_factory.mktemp("webchat")
     return Settings(
-        knowledge_dir=article_folder(root), index_dir=root / "index", data_dir=root / "data", progress=False
+        reader="extractive",
+        knowledge_dir=article_folder(root),
+        index_dir=root / "index",
+        data_dir=root / "data",
+        progress=False,
     )
 
 
@@ -162,7 +166,7 @@ def served_chat(tmp_path_factory):
     ]
     started = time.perf_counter()
     server, url, printed = start_dsqa(args, env)
-    settings = Settings(knowledge_dir=articles, index_dir=root / "index", data_dir=root / "data")
+    settings = Settings(reader="extractive", knowledge_dir=articles, index_dir=root / "index", data_dir=root / "data")
     app = RunningApp(url=url, settings=settings)
     app.start_seconds = time.perf_counter() - started
     app.printed = printed

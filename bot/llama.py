@@ -1,0 +1,169 @@
+"""The local reading model in this process: llama.cpp through the prebuilt `xllamacpp` wheel, one
+instance per process, fed by one worker thread from a bounded queue.
+
+A caller never waits longer than its budget: a full queue answers None at once, a request still queued
+or running when the budget ends answers None (the worker drops requests whose time is up, and tells
+llama.cpp how long a reply may take). xllamacpp also opens llama.cpp's HTTP server; it is bound to
+127.0.0.1 on a port the system picks, and nothing here uses it. Fetching the model is `bot/gguf.py`'s job.
+
+    model = LocalModel.shared(path, threads=2); model.chat({"messages": [...]}, wait_s=3.0)
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 4  # questions waiting beyond this would wait longer than any budget: they are refused at once
+CONTEXT_TOKENS = 2048  # a question and two windows need about 300
+
+
+@dataclass
+class _Request:
+    body: dict
+    deadline: float  # time.monotonic() past which nobody waits for the reply
+    done: threading.Event = field(default_factory=threading.Event)
+    reply: dict | None = None
+
+
+class LocalModel:
+    """One llama.cpp model, loaded by its worker thread; `chat()` is safe from any thread."""
+
+    _shared: dict[tuple[str, int], LocalModel] = {}
+    _shared_lock = threading.Lock()
+
+    def __init__(self, path: Path, threads: int = 2, queue_size: int = QUEUE_SIZE, load=None):
+        """`load(path, threads)` builds the engine (anything with `handle_chat_completions(body) -> dict`);
+        llama.cpp by default."""
+        self.path, self.threads = Path(path), threads
+        self._load = load or load_llama
+        self._requests: queue.Queue[_Request] = queue.Queue(maxsize=queue_size)
+        self._loaded = threading.Event()
+        self.failure: str | None = None  # why the model cannot answer (it failed to load), once known
+        self._failed_once = False
+        self._closing = threading.Event()
+        self._worker = threading.Thread(target=self._serve, name="dsqa-reading-model", daemon=True)
+        self._worker.start()
+        # llama.cpp must not be inside a request when the interpreter ends (its thread would be torn down
+        # in C++ code, which aborts the process): stop at the next token and let the worker return first.
+        atexit.register(self.close)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the worker: a request in progress stops at its next token; the model is freed."""
+        self._closing.set()
+        try:
+            self._requests.put_nowait(_Request({}, 0.0))  # wakes a worker waiting for work
+        except queue.Full:
+            pass
+        if self._worker is not threading.current_thread():
+            self._worker.join(timeout)
+
+    @classmethod
+    def shared(cls, path: Path, threads: int = 2) -> LocalModel:
+        """The process's one instance for this model file (loaded on first call, in the background)."""
+        key = (str(Path(path).resolve()), threads)
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(path, threads)
+            return cls._shared[key]
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Block until the model is loaded (or failed to); True when it can answer."""
+        self._loaded.wait(timeout)
+        return self._loaded.is_set() and self.failure is None
+
+    def prefill(self, body: dict) -> None:
+        """Run `body` once when the model is free, with nobody waiting: the prompt's shared beginning (a
+        system prompt) stays in llama.cpp's cache, so a question's prompt is read from where it differs."""
+        try:
+            self._requests.put_nowait(_Request(body, time.monotonic() + 600))
+        except queue.Full:
+            pass
+
+    def chat(self, body: dict, wait_s: float) -> dict | None:
+        """An OpenAI-style chat completion for `body`, or None when it is not ready within `wait_s`
+        seconds (queue full, still queued, still running) or the model failed."""
+        if self.failure is not None:
+            return None
+        request = _Request(body, time.monotonic() + wait_s)
+        try:
+            self._requests.put_nowait(request)
+        except queue.Full:
+            return None
+        request.done.wait(wait_s)
+        return request.reply if request.done.is_set() else None
+
+    # --- the worker ---------------------------------------------------------------------------------
+    def _serve(self) -> None:
+        try:
+            server = self._load(self.path, self.threads)
+        except Exception as exc:  # a broken wheel or file: every question keeps its extractive answer
+            self.failure = f"{type(exc).__name__}: {exc}"
+            log.warning("Local reading model %s could not be loaded (%s): extractive answers only", self.path.name, exc)
+            self._loaded.set()
+            return
+        self._loaded.set()
+        while not self._closing.is_set():
+            request = self._requests.get()
+            left = request.deadline - time.monotonic()
+            if left <= 0.05:  # nobody waits for it any more
+                continue
+            try:
+                reply = _streamed(server, request, self._closing)
+            except Exception as exc:
+                if not self._failed_once:  # one line, not one per question
+                    log.warning("Local reading model failed (%s): those questions keep their extractive answer", exc)
+                self._failed_once, reply = True, None
+            request.reply = reply
+            request.done.set()
+
+
+def _streamed(server, request: _Request, closing: threading.Event) -> dict | None:
+    """Run one request token by token and stop as soon as nobody waits for it (so a late question does
+    not hold the model from the next one); the reply as a plain chat completion, or None."""
+    left = request.deadline - time.monotonic()
+    body = {**request.body, "stream": True, "t_max_predict_ms": int(left * 1000)}
+    parts: list[str] = []
+    broken: list[object] = []
+
+    def take(chunk) -> bool:
+        if not isinstance(chunk, dict) or "choices" not in chunk:
+            broken.append(chunk)
+            return True
+        for choice in chunk["choices"]:
+            parts.append((choice.get("delta") or {}).get("content") or "")
+        return closing.is_set() or time.monotonic() >= request.deadline  # True stops llama.cpp
+
+    server.handle_chat_completions(body, take)
+    if broken or time.monotonic() >= request.deadline:
+        return None
+    return {"choices": [{"message": {"role": "assistant", "content": "".join(parts)}}]}
+
+
+def load_llama(path: Path, threads: int):
+    """llama.cpp's server object for the GGUF at `path` (its HTTP side on 127.0.0.1, a free port)."""
+    from knowledge.settings import passive_threads
+
+    passive_threads()
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.hostnames = ["127.0.0.1"]  # its HTTP side stays on loopback, on a port the system picks
+    params.port = 0
+    params.n_ctx = CONTEXT_TOKENS
+    params.n_parallel = 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.cpuparams.poll = 0  # ggml's own threads sleep between tokens too (OMP_WAIT_POLICY above)
+    params.cpuparams_batch.poll = 0
+    params.warmup = False
+    params.verbosity = -1  # llama.cpp's per-request log lines are not this program's output
+    return xllamacpp.Server(params)
