@@ -20,7 +20,7 @@ from bot.stages import AnswerType, Intent, QuestionAnalysis
 from index.lexical import STOPWORDS, words
 from knowledge.language import LanguageIdentifier
 
-MODELS = Path(__file__).resolve().parent / "models"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 # Personal pronouns, per language: closed-class words that point back to something said before
 # (grammar, not content). Demonstratives are left out: "this article" names its subject.
@@ -71,7 +71,7 @@ class IntentModel:
         return best
 
 
-def load_models(folder: Path = MODELS) -> tuple[EmbeddingClassifier, IntentModel]:
+def load_models(folder: Path = MODELS_DIR) -> tuple[EmbeddingClassifier, IntentModel]:
     """The answer-type and intent models written by `make train`."""
     raw = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
     kind = raw["answer_type"]

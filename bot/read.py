@@ -8,11 +8,10 @@ article offsets.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from bot.rank import Candidate
+from bot.reader import Reader
 from bot.retrieve import SearchIndex
 
 # Windows read per question: the ranker's best two. Choosing between them by the calibrated score
@@ -20,12 +19,6 @@ from bot.retrieve import SearchIndex
 # less than one point for another read, the costliest step of an answer.
 READ_TOP = 2
 READER_LANGUAGES = frozenset({"en"})  # what the reader was trained on (SQuAD); others are read as sentences
-
-
-class SpanReader(Protocol):
-    """What a reader model offers (see `bot/reader.py`)."""
-
-    def read(self, question: str, windows: Sequence[str], answer_from: Sequence[int] | None = None) -> list: ...
 
 
 @dataclass(frozen=True)
@@ -66,9 +59,9 @@ def window_text(rows: tuple[int, ...], index: SearchIndex) -> tuple[str, int]:
 
 
 class PassageReader:
-    """Reads the top candidates' windows with a `SpanReader` (or yields spanless readings without one)."""
+    """Reads the top candidates' windows with a `bot.reader.Reader` (or yields spanless readings without one)."""
 
-    def __init__(self, reader: SpanReader | None, top: int = READ_TOP):
+    def __init__(self, reader: Reader | None, top: int = READ_TOP):
         self.reader, self.top = reader, top
 
     def read(

@@ -472,7 +472,7 @@ class _Live:
     """One opened snapshot and everything answering derives from it."""
 
     version: int
-    index: object  # bot.pipeline.Snapshot: the search index, retriever, spelling and titles
+    index: object  # bot.pipeline.OpenedIndex: the search index, retriever, spelling and titles
     articles: list[Article]
     summaries: list[ArticleSummary]
 

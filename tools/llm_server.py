@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.gguf import MODELS, prepare
+from bot.gguf import READING_MODELS, prepare
 from knowledge.settings import Settings, passive_threads
 
 
@@ -46,7 +46,7 @@ def serve(path: Path, port: int, threads: int, context: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(MODELS), default="1.5b")
+    parser.add_argument("--model", choices=sorted(READING_MODELS), default="1.5b")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--context", type=int, default=4096, help="tokens of context (prompt + answer)")

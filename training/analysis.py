@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from bot.analyze import MODELS, EmbeddingClassifier, IntentModel
+from bot.analyze import MODELS_DIR, EmbeddingClassifier, IntentModel
 from bot.stages import AnswerType, Intent
 from training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, open_corpus
 
@@ -125,7 +125,7 @@ def main() -> None:
         "trained_on": "SQuAD 2.0 train sample minus the calibration articles (answer type); SQuAD train questions as ordinary questions (intent thresholds)",
         "scores": report,
     }
-    (MODELS / "analysis.json").write_text(json.dumps(body) + "\n", encoding="utf-8")
+    (MODELS_DIR / "analysis.json").write_text(json.dumps(body) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.analyze import find_names
 from bot.compose import CALIBRATION_FEATURES, calibration_features, name_tokens
-from bot.rank import MODELS, LinearModel, SentenceRanker
+from bot.rank import MODELS_DIR, LinearModel, SentenceRanker
 from bot.read import PassageReader
 from evals.metrics import squad_scores
 from index.lexical import tokenize
@@ -134,7 +134,7 @@ def fit(rows, name: str, about: str, dev_rows, lead: float | None = None) -> dic
     }
     extra = {} if lead is None else {"lead_margin": lead}
     report |= extra
-    model.save(MODELS / name, threshold=threshold, trained_on=about, scores=report, **extra)
+    model.save(MODELS_DIR / name, threshold=threshold, trained_on=about, scores=report, **extra)
     return report
 
 

@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 
 from bot.analyze import refers_back
-from bot.rank import MODELS
+from bot.rank import MODELS_DIR
 from evals.coqa import HistoryMode, load_coqa, play, spread_runs, summarise_coqa, write_stories
 from evals.runner import temporary_bot
 from training.calibrate import MAX_FALSE_REFUSALS
@@ -69,7 +69,7 @@ def main() -> None:
         "scores": {str(m): s for m, s in scores.items()},
         "median_answerable_confidence": round(float(np.median([r["confidence"] for r in rows])), 4),
     }
-    (MODELS / "conversation.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    (MODELS_DIR / "conversation.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     print("chosen:", chosen)
 
 

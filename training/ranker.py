@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.rank import FEATURES, MODELS, LinearModel, candidate_rows, sentence_features
+from bot.rank import FEATURES, MODELS_DIR, LinearModel, candidate_rows, sentence_features
 from index.lexical import tokenize
 from training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, Corpus, holds_answer, open_corpus
 
@@ -67,7 +67,7 @@ def main() -> None:
     report["dev_sample_by_cosine_alone"] = scores(baseline, dev)
     print("ranker:", report)
     model.save(
-        MODELS / "ranker.json",
+        MODELS_DIR / "ranker.json",
         trained_on=f"SQuAD 2.0 train sample minus {', '.join(CALIBRATION_ARTICLES)}: {sum(len(t) for t, _ in groups)} candidates",
         scores=report,
     )

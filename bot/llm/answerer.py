@@ -18,7 +18,7 @@ from dataclasses import replace
 from bot.llm import prompts
 from bot.llm.client import Deadline, LLMClient, LLMFailure
 from bot.llm.reply import GeneratedSentence, parse_reply
-from bot.llm.verify import Verdict, cite_verified, verify_sentence
+from bot.llm.verify import SentenceCheck, cite_verified, verify_sentence
 from bot.types import Answer, AnswerMode, RetrievedChunk, SentenceCounts
 
 
@@ -55,9 +55,9 @@ class LLMAnswerer:
         structured = self.client.structured
         messages = prompts.answer_messages(question, passages, structured)
         response_format = prompts.RESPONSE_FORMAT if structured else None
-        checked: dict[GeneratedSentence, Verdict] = {}  # each sentence is verified once
+        checked: dict[GeneratedSentence, SentenceCheck] = {}  # each sentence is verified once
 
-        def judge(sentences) -> list[Verdict]:
+        def judge(sentences) -> list[SentenceCheck]:
             for sentence in sentences:
                 if sentence not in checked:
                     checked[sentence] = verify_sentence(sentence, passages)
@@ -88,7 +88,7 @@ class LLMAnswerer:
             yield self._verified(fallback, verdicts, passages, began)
 
     def _growing(
-        self, fallback: Answer, verdicts: list[Verdict], passages: list[RetrievedChunk], draft: str, began: float
+        self, fallback: Answer, verdicts: list[SentenceCheck], passages: list[RetrievedChunk], draft: str, began: float
     ) -> Answer:
         text, citations = cite_verified(verdicts, passages)
         return replace(
@@ -102,7 +102,7 @@ class LLMAnswerer:
             timings=_with_llm_time(fallback.timings, began),
         )
 
-    def _verified(self, fallback: Answer, verdicts: list[Verdict], passages: list[RetrievedChunk], began: float):
+    def _verified(self, fallback: Answer, verdicts: list[SentenceCheck], passages: list[RetrievedChunk], began: float):
         answer = self._growing(fallback, verdicts, passages, "", began)
         dropped = answer.llm.dropped
         notes = fallback.notes + ([prompts.NOTE_DROPPED.format(count=dropped)] if dropped else [])
@@ -110,7 +110,7 @@ class LLMAnswerer:
         short = fallback.short_answer if fallback.short_answer and fallback.short_answer in answer.text else ""
         return replace(answer, notes=notes, short_answer=short)
 
-    def _fall_back(self, fallback: Answer, note: str, verdicts: list[Verdict], began: float) -> Answer:
+    def _fall_back(self, fallback: Answer, note: str, verdicts: list[SentenceCheck], began: float) -> Answer:
         return replace(
             fallback,
             notes=fallback.notes + [note],
@@ -120,7 +120,7 @@ class LLMAnswerer:
         )
 
 
-def count(verdicts: Sequence[Verdict]) -> SentenceCounts:
+def count(verdicts: Sequence[SentenceCheck]) -> SentenceCounts:
     """Sentences generated/kept/dropped and markers written/kept, over some verdicts."""
     kept = [v for v in verdicts if v.supported]
     return SentenceCounts(

@@ -39,7 +39,7 @@ class Quote:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class SentenceCheck:
     """What verification decided for one generated sentence."""
 
     sentence: GeneratedSentence
@@ -131,24 +131,24 @@ def best_quote(sentence: str, number: int, passage: RetrievedChunk) -> Quote:
     return Quote(number, passage.start + start, passage.start + end, passage.text[start:end])
 
 
-def verify_sentence(sentence: GeneratedSentence, passages: Sequence[RetrievedChunk]) -> Verdict:
+def verify_sentence(sentence: GeneratedSentence, passages: Sequence[RetrievedChunk]) -> SentenceCheck:
     """Keep or drop one generated sentence, given the passages in prompt order ([1] is passages[0])."""
     valid = tuple(dict.fromkeys(n for n in sentence.markers if 1 <= n <= len(passages)))
     texts = {n: passages[n - 1].text for n in valid}
     claims = claim_tokens(sentence.text)
     gap = support_gap(sentence.text, list(texts.values())) if valid else tuple(sorted(claims))
     if not valid or not claims or gap:  # no marker to check, nothing claimed, or a claim no passage holds
-        return Verdict(sentence, False, (), (), gap)
+        return SentenceCheck(sentence, False, (), (), gap)
     kept = tuple(
         n
         for n in valid
         if not support_gap(sentence.text, [texts[n]]) or support_gap(sentence.text, [texts[m] for m in valid if m != n])
     )
     quotes = tuple(best_quote(sentence.text, n, passages[n - 1]) for n in kept)
-    return Verdict(sentence, True, kept, quotes, ())
+    return SentenceCheck(sentence, True, kept, quotes, ())
 
 
-def cite_verified(verdicts: Sequence[Verdict], passages: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
+def cite_verified(verdicts: Sequence[SentenceCheck], passages: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
     """The answer text of the supported sentences, each followed by its `[n]` markers, and one
     `Citation` per distinct quote, numbered in order of first use."""
     numbers: dict[tuple[str, int, int], int] = {}

