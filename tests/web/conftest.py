@@ -151,8 +151,12 @@ def served_chat(tmp_path_factory):
     """`dsqa serve --quiet` as a user runs it, over a temp copy of the articles (its own index and data)."""
     root = tmp_path_factory.mktemp("served")
     articles = article_folder(root)
+    # The extractive reader, as `settings` below: the tests compare its answers with an in-process Bot's.
+    # (A session fixture starts before the autouse fixture that sets DSQA_READER, so it is set here;
+    # the reading model has its own tests, tests/bot/test_reading_model.py.)
     env = {k: v for k, v in os.environ.items() if k not in ("DSQA_AUTH", "DSQA_API_KEY")} | {
-        "DSQA_DATA_DIR": str(root / "data")
+        "DSQA_DATA_DIR": str(root / "data"),
+        "DSQA_READER": "extractive",
     }
     args = [
         "serve",
