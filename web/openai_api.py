@@ -26,7 +26,6 @@ from web.render import citation_records
 
 MODEL_ID = "deepspace-qa"
 ROLES = frozenset({"system", "developer", "user", "assistant"})  # system/developer prompts are read and ignored
-MAX_BODY_BYTES = 1_000_000  # a conversation is bounded anyway (12 turns, 16,000 characters are used)
 
 
 class RequestError(ValueError):
@@ -78,8 +77,6 @@ def parse_request(body: bytes, max_question_chars: int) -> tuple[ChatRequest, st
     >>> parse_request(b'{"model": "deepspace-qa", "messages": [{"role": "user", "content": "Hi?"}]}', 2000)[1]
     'Hi?'
     """
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestError(f"the request body is over {MAX_BODY_BYTES:,} bytes", status=413)
     try:
         request = ChatRequest.model_validate_json(body)
     except ValidationError as error:
