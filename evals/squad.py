@@ -52,7 +52,8 @@ class SquadQuestion:
 
 
 def load_squad(path: str | Path) -> tuple[dict[str, str], list[SquadQuestion]]:
-    """(article title → text of its paragraphs joined, questions in file order)."""
+    """(article title → text of its paragraphs joined, questions in file order). A blank question (some
+    public files hold one, e.g. CMRC 2018's trial set) is left out: there is nothing to ask."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
@@ -62,6 +63,8 @@ def load_squad(path: str | Path) -> tuple[dict[str, str], list[SquadQuestion]]:
             articles[title] = "\n\n".join(p["context"].strip() for p in article["paragraphs"])
             for paragraph in article["paragraphs"]:
                 for qa in paragraph["qas"]:
+                    if not str(qa["question"]).strip():
+                        continue
                     answers = [a["text"] for a in qa.get("answers", [])]
                     questions.append(
                         SquadQuestion(
