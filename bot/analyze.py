@@ -157,7 +157,10 @@ class QuestionAnalyzer:
         vector = embed(question)
         leans = refers_back(question, language)
         intent, kind = Intent.QUESTION, AnswerType.DESCRIPTION
-        if vector.shape[0] == self.types.coef.shape[1]:  # the models learned the bundled model's embeddings
+        # The models learned the bundled model's embeddings of English questions. A Chinese question embeds
+        # as noise (the encoder knows 244 Chinese characters), which the intent model took for an
+        # instruction: it is a question, of no known kind.
+        if vector.shape[0] == self.types.coef.shape[1] and language != "zh":
             kinds = self.types.probabilities(vector)
             kind = AnswerType(max(kinds, key=kinds.get))
             # The request's own words decide the intent, not a title it quotes ("Tell me about “…”").
