@@ -9,6 +9,7 @@ false refusals, latency. Data from outside the project: nothing here is tuned to
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,12 +106,12 @@ def spread(questions: Sequence[SquadQuestion], limit: int | None) -> list[SquadQ
 
 
 def write_knowledge(articles: dict[str, str], folder: Path) -> None:
-    """One `.txt` per article: the title line, then the paragraphs."""
+    """One `.txt` per article: the title line, then the paragraphs. The file is named after the title's
+    letters and digits only (PIAF's titles hold HTML, with "/" in it)."""
     folder.mkdir(parents=True, exist_ok=True)
     for number, (title, text) in enumerate(articles.items()):
-        (folder / f"{number:03d}-{title.replace(' ', '-')[:60]}.txt").write_text(
-            f"{title}\n\n{text}\n", encoding="utf-8"
-        )
+        name = re.sub(r"[^\w]+", "-", title).strip("-")[:60]
+        (folder / f"{number:03d}-{name}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
 
 
 def contains_gold(golds: Sequence[str], text: str, chars: bool = False) -> bool:

@@ -193,3 +193,13 @@ def test_dsqa_eval_squad_prints_one_row_per_file(tiny_file, tmp_path):
     ]
     assert len(rows[0].split(" | ")) == 3 + 9  # contained, F1, EM, declined, false refusals, hit@1/5, p50, p95
     assert (tmp_path / "out" / "tiny-squad" / "summary.json").exists()
+
+
+def test_articles_whose_titles_hold_markup_get_plain_file_names(tmp_path):
+    from evals.squad import write_knowledge
+
+    title = '<i><span class="lang-la" lang="la">Pomerium</span></i>'  # as PIAF writes one title
+    write_knowledge({title: "Le pomerium est une limite.", "Paris": "Paris est une ville."}, tmp_path / "k")
+    files = sorted(p.name for p in (tmp_path / "k").iterdir())
+    assert files == ["000-i-span-class-lang-la-lang-la-Pomerium-span-i.txt", "001-Paris.txt"]
+    assert (tmp_path / "k" / files[0]).read_text(encoding="utf-8").startswith(title)
