@@ -99,6 +99,7 @@ train: setup
 	$(PY) -m training.ranker
 	$(PY) -m training.calibrate
 	$(PY) -m training.conversation
+	$(PY) -m training.reading_policy  # needs the reading model: make setup fetches it
 
 lint: setup
 	$(VENV)/bin/ruff check .

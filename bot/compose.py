@@ -11,11 +11,14 @@ decline, it never makes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import numpy as np
 
 from bot.messages import abstain_message
+from bot.policy import Policy
 from bot.rank import MODELS_DIR, LinearModel
 from bot.read import Reading
 from bot.retrieve import SearchIndex
@@ -39,6 +42,14 @@ MAX_SHORT_WORDS = 12  # a longer span is a clause, not a short answer: the quote
 LEAD_SENTENCES = 3  # an overview quotes an article's opening sentences
 
 
+class Scale(StrEnum):
+    """Which calibrated score a confidence is on (each has its own thresholds)."""
+
+    READER = "reader"  # the reader's spans and the ranker (English questions)
+    SENTENCES = "sentences"  # the ranker's sentences alone (other languages; no reader)
+    FOLLOW_UP = "follow-up"  # the reader's score, for a follow-up that cannot stand alone
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The decision for one question: the reading to answer from, or a reason not to."""
@@ -46,6 +57,7 @@ class Verdict:
     confidence: float
     reading: Reading | None
     reason: AbstainReason | None
+    scale: Scale = Scale.READER
 
 
 def name_tokens(names: list[str], index: SearchIndex, language: str = "en") -> list[list[frozenset[str]]]:
@@ -91,6 +103,7 @@ class AnswerComposer:
         sentences_only: tuple[LinearModel, float],
         lead_margin: float = float("inf"),
         follow_up_threshold: float | None = None,
+        after_reading: Mapping[str, Mapping[str, float]] | None = None,
     ):
         for model, _ in (with_reader, sentences_only):
             if tuple(model.names) != CALIBRATION_FEATURES:
@@ -100,25 +113,24 @@ class AnswerComposer:
         # The reader's threshold for a follow-up that cannot stand alone (calibrated on conversations:
         # `training/conversation.py`); None: the same as for a question on its own.
         self.follow_up_threshold = follow_up_threshold
+        # Per scale, the threshold that replaces the scale's own once the local reading model has read the
+        # window, by what it said (`bot.llm_reader.SpanStatus` values; `Policy.after_reading`). A scale or
+        # outcome not listed keeps the instant decision.
+        self.after_reading = {k: dict(v) for k, v in (after_reading or {}).items()}
 
     @classmethod
-    def bundled(cls, threshold: float | None = None, conversation: dict | None = None) -> AnswerComposer:
-        """The calibrators `make train` ships, with their calibrated thresholds unless one is given;
-        `conversation`: `bot/models/conversation.json` when the caller has read it already."""
-        import json
-
-        def load(name: str) -> tuple[LinearModel, float, dict]:
-            path = MODELS_DIR / name
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return LinearModel.load(path), raw["threshold"] if threshold is None else threshold, raw
-
-        *with_reader, raw = load("calibrator.json")
-        *sentences_only, _ = load("calibrator-sentences.json")
-        if conversation is None:
-            conversation = json.loads((MODELS_DIR / "conversation.json").read_text(encoding="utf-8"))
-        follow_up = conversation.get("follow_up_threshold") if threshold is None else threshold
-        lead = raw.get("lead_margin", float("inf"))
-        return cls(tuple(with_reader), tuple(sentences_only), lead, follow_up)
+    def bundled(cls, policy: Policy | None = None) -> AnswerComposer:
+        """The calibrators `make train` ships, with the thresholds of `policy` (the bundled one by default)."""
+        policy = policy or Policy.bundled()
+        with_reader = LinearModel.load(MODELS_DIR / "calibrator.json")
+        sentences_only = LinearModel.load(MODELS_DIR / "calibrator-sentences.json")
+        return cls(
+            (with_reader, policy.answer[Scale.READER]),
+            (sentences_only, policy.answer[Scale.SENTENCES]),
+            policy.lead_margin,
+            policy.answer.get(Scale.FOLLOW_UP),
+            policy.after_reading,
+        )
 
     def decide(
         self,
@@ -136,15 +148,31 @@ class AnswerComposer:
             return Verdict(0.0, None, AbstainReason.OFF_TOPIC)
         read = any(r.span_score or r.null_score for r in readings)
         model, threshold = self.with_reader if read else self.sentences_only
+        scale = Scale.READER if read else Scale.SENTENCES
         if read and leans_on_history and self.follow_up_threshold is not None:
-            threshold = self.follow_up_threshold
+            threshold, scale = self.follow_up_threshold, Scale.FOLLOW_UP
         tokens = name_tokens(names, index)
         scores = model.probability(np.asarray([calibration_features(r, tokens, index) for r in readings]))
         best = int(np.argmax(scores))
         confidence, reading = float(scores[best]), readings[best]
         if confidence >= threshold:
-            return Verdict(confidence, reading, None)
-        return Verdict(confidence, reading, _reason(query, reading, index, known_words, tokens))
+            return Verdict(confidence, reading, None, scale)
+        return Verdict(confidence, reading, _reason(query, reading, index, known_words, tokens), scale)
+
+    def reconsider(self, verdict: Verdict, read_as: str) -> Verdict:
+        """The verdict once the local reading model has read its window and said `read_as` (a
+        `SpanStatus` value): the same confidence against the threshold calibrated for that outcome. A
+        decline keeps the reason that describes it; an answer turned down is "not stated".
+
+        >>> composer.reconsider(Verdict(0.4, reading, None), "not-stated").reason  # doctest: +SKIP
+        <AbstainReason.NOT_STATED: 'not-stated'>
+        """
+        threshold = self.after_reading.get(verdict.scale, {}).get(read_as)
+        if threshold is None or verdict.reading is None:
+            return verdict
+        if verdict.confidence >= threshold:
+            return replace(verdict, reason=None)
+        return replace(verdict, reason=verdict.reason or AbstainReason.NOT_STATED)
 
     def compose(
         self,

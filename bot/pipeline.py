@@ -8,7 +8,6 @@ Building the index and watching the folder are `bot/service.py`'s job.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,8 @@ from bot.analyze import LanguageIdentifier, QuestionAnalyzer, find_names, has_pr
 from bot.compose import AnswerComposer, Verdict, cite, declined, overview_rows
 from bot.llm_reader import LLMSpanReader, SpanReading, SpanStatus
 from bot.messages import truncated_note
-from bot.rank import MODELS_DIR, Candidate, SentenceRanker
+from bot.policy import Policy
+from bot.rank import Candidate, SentenceRanker
 from bot.read import PassageReader, Reading, window_text
 from bot.retrieve import Focus, HybridRetriever, Retrieval, SearchIndex, conversation_focus
 from bot.rewrite import ConversationRewriter
@@ -68,10 +68,12 @@ class Decided:
     analysis: QuestionAnalysis
     shown: str  # the question as understood
     question: str  # what the window was read for
-    verdict: Verdict
-    rows: tuple[int, ...]  # the quoted sentences
+    verdict: Verdict  # an answer's, or a decline's that had a window to read
+    rows: tuple[int, ...]  # the sentences quoted when answering
     retrieved: tuple[RetrievedChunk, ...]
     index: SearchIndex
+    titles: list[str]  # what a decline says the articles cover
+    stands_by: bool  # the extractive reader stands by its own span (it may lead when the model finds none)
 
 
 def open_snapshot(search: SearchIndex, retriever: HybridRetriever, articles, known_words) -> OpenedIndex:
@@ -96,10 +98,10 @@ class AnswerPath:
 
             self.rewriter = LLMRewriter(llm_client, fallback=self.rewriter)
         self.ranker = SentenceRanker.bundled()
-        self.reader = PassageReader(reader)
-        conversation = json.loads((MODELS_DIR / "conversation.json").read_text(encoding="utf-8"))
-        self.composer = AnswerComposer.bundled(settings.abstain_below, conversation)
-        self.switch_margin = conversation["switch_margin"]
+        policy = Policy.bundled().overridden(settings.abstain_below)  # every threshold, from one file
+        self.reader = PassageReader(reader, null_threshold=policy.reader_null_threshold)
+        self.composer = AnswerComposer.bundled(policy)
+        self.switch_margin = policy.switch_margin
         self.chain = (
             RunnableLambda(self._understand)
             | RunnableLambda(self._retrieve)
@@ -117,31 +119,47 @@ class AnswerPath:
         return answer, pending.decided
 
     def read_closely(self, answer: Answer, decided: Decided, reader: LLMSpanReader) -> tuple[Answer, SpanReading]:
-        """Ask the local reading model for the span of the decided window that answers; a span it finds
-        verbatim leads the answer (in place of the extractive reader's), above the quote that holds it.
-        Any other outcome returns `answer` unchanged. The decision to answer is not revisited."""
-        reading = decided.verdict.reading
-        text, offset = window_text(reading.rows, decided.index)
+        """Ask the local reading model for the span of the decided window that answers, then decide again
+        with what it said (`AnswerComposer.reconsider`): a span it finds verbatim leads the answer (in place
+        of the extractive reader's), above the quote that holds it; "not stated" may turn an answer down, a
+        span may take back a decline. No reply, or an unchanged decision without a span, returns `answer`."""
+        text, _ = window_text(decided.verdict.reading.rows, decided.index)
         found = reader.read(decided.question, [text])
-        if found.status is not SpanStatus.SPAN:
-            return answer, found
-        start, end = offset + found.start, offset + found.end
-        spans = decided.index.sentences.spans
-        touched = [r for r in reading.rows if spans[r][0] < end and start < spans[r][1]]
-        rows = sorted(set(decided.rows) | set(touched))
+        verdict = self.composer.reconsider(decided.verdict, found.status.value)
+        return self.settle(answer, decided, found, verdict), found
+
+    def settle(self, answer: Answer, decided: Decided, found: SpanReading, verdict: Verdict) -> Answer:
+        """The answer for `verdict`, given what the reading model `found` in the decided window; `answer`
+        itself when nothing changes."""
+        if verdict.reason is not None:
+            if answer.abstained:
+                return answer
+            declines = declined(verdict.reason, decided.analysis, decided.shown, decided.titles, verdict.confidence)
+            return replace(
+                declines, retrieved=answer.retrieved, question=answer.question, timings=_with_read(answer, found)
+            )
+        if found.status is not SpanStatus.SPAN and not answer.abstained:  # the same answer, and no span to lead
+            return answer
+        lead, rows = None, list(decided.rows)
+        if found.status is SpanStatus.SPAN:
+            _, offset = window_text(verdict.reading.rows, decided.index)
+            lead = (offset + found.start, offset + found.end)
+            spans = decided.index.sentences.spans
+            rows += [r for r in verdict.reading.rows if spans[r][0] < lead[1] and lead[0] < spans[r][1]]
         refined = self.composer.compose(
             decided.analysis,
             decided.shown,
-            decided.verdict,
+            verdict,
             decided.index,
-            rows,
+            sorted(set(rows)),
             list(decided.retrieved),
-            lead=(start, end),
+            decided.stands_by,
+            lead=lead,
         )
-        if not refined.short_answer:  # not a short answer of its own (too long, or the whole quote)
-            return answer, found
-        timings = {**answer.timings, "read_llm": found.ms}
-        return replace(refined, question=answer.question, timings=timings, notes=answer.notes), found
+        # An answer kept is led only by a short answer of its own (not too long, not the whole quote).
+        if not answer.abstained and not refined.short_answer:
+            return answer
+        return replace(refined, question=answer.question, timings=_with_read(answer, found), notes=answer.notes)
 
     def _understand(self, p: Pending) -> Pending:
         began = time.perf_counter()
@@ -232,14 +250,17 @@ class AnswerPath:
         # questions are; one that stands alone is judged as a single question, wherever it is asked.
         leans = p.analysis.refers_back and any(t.role is Role.USER for t in p.history)
         verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words, leans)
+        if verdict.reading is not None:  # the reading model may read its window and decide again
+            rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)
+            # A short answer the reader itself would decline is never led with.
+            stands_by = self.reader.trusts(verdict.reading)
+            question = p.chosen.shown or p.chosen.query
+            p.decided = Decided(
+                p.analysis, shown, question, verdict, tuple(rows), tuple(retrieved), search, p.index.titles, stands_by
+            )
         if verdict.reason is not None:
             return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
-        rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)
-        # A short answer the reader itself would decline is never led with.
-        stands_by = self.reader.trusts(verdict.reading)
-        question = p.chosen.shown or p.chosen.query
-        p.decided = Decided(p.analysis, shown, question, verdict, tuple(rows), tuple(retrieved), search)
-        return self.composer.compose(p.analysis, shown, verdict, search, rows, retrieved, stands_by)
+        return self.composer.compose(p.analysis, shown, verdict, search, p.decided.rows, retrieved, p.decided.stands_by)
 
 
 def with_close_neighbours(rows: list[int], candidates: list[Candidate], index: SearchIndex) -> list[int]:
@@ -261,6 +282,10 @@ def retrieved_chunk(index: SearchIndex, chunk_index: int, score: float) -> Retri
     return RetrievedChunk(
         chunk.id, chunk.article_id, chunk.title, chunk.text, chunk.start, chunk.end, score, chunk.date
     )
+
+
+def _with_read(answer: Answer, found: SpanReading) -> dict[str, float]:
+    return {**answer.timings, "read_llm": found.ms}
 
 
 def _ms(began: float) -> float:

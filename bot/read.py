@@ -61,8 +61,9 @@ def window_text(rows: tuple[int, ...], index: SearchIndex) -> tuple[str, int]:
 class PassageReader:
     """Reads the top candidates' windows with a `bot.reader.Reader` (or yields spanless readings without one)."""
 
-    def __init__(self, reader: Reader | None, top: int = READ_TOP):
+    def __init__(self, reader: Reader | None, top: int = READ_TOP, null_threshold: float = 0.0):
         self.reader, self.top = reader, top
+        self.null_threshold = null_threshold  # it stands by a span from this margin (`Policy.reader_null_threshold`)
 
     def read(
         self, question: str, candidates: list[Candidate], index: SearchIndex, language: str = "en"
@@ -90,9 +91,8 @@ class PassageReader:
 
     def trusts(self, reading: Reading) -> bool:
         """Does the reader stand by its span? Its margin over no answer clears the threshold chosen
-        on held-out articles (the reader's own calibration, `bot/models/reader/config.json`)."""
-        threshold = getattr(getattr(self.reader, "config", None), "null_threshold", 0.0)
-        return reading.has_span and reading.margin >= threshold
+        on held-out articles (`Policy.reader_null_threshold`)."""
+        return reading.has_span and reading.margin >= self.null_threshold
 
     def rows_of_span(self, reading: Reading, index: SearchIndex) -> list[int]:
         """The sentences to quote: those the span touches when the reader stands by it, else the

@@ -61,7 +61,6 @@ class ReaderConfig:
     max_length: int  # tokens of question + window; longer windows are cut
     max_answer_tokens: int
     quantized: bool = False  # read with the int8 export (set by `reader_eval.py` from held-out measurements)
-    null_threshold: float = 0.0  # decline below this max(score - null_score); chosen on held-out articles
 
     EXPORTED = ("num_hidden_layers", "lora_rank", "lora_alpha")  # the fields the ONNX export depends on
 

@@ -68,7 +68,7 @@ class Bot:
         self._watcher = None
         self._dirty = False
         self.answerer = self._llm = None  # the optional LLM stages, when llm_base_url is set
-        self._span_reader = _UNSET  # the local reading model, looked for on first use
+        self._reading_model = _UNSET  # the local reading model, looked for on first use
         if self.settings.llm_base_url:
             from bot.llm import LLMAnswerer, LLMClient
 
@@ -297,8 +297,9 @@ class Bot:
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
         """Successive answers to one question, the last one final. The extractive answer comes first (in
-        about 20 ms); with the local reading model (`Settings.reader`), the same answer led by the span it
-        found may follow, within `reader_wait_s`. With an LLM server, the verified sentences grow while
+        about 20 ms); with the local reading model (`Settings.reader`), the answer it leads to may follow
+        (`bot/close_reading.py`: a follow-up made standalone, a span found verbatim, the decision taken again
+        with what it read), each step within `reader_wait_s`. With an LLM server, the verified sentences grow while
         the LLM writes (see `bot.llm.LLMAnswerer`). Bad input raises here, before the first answer."""
         from bot.pipeline import Pending
 
@@ -314,50 +315,30 @@ class Bot:
         if self.answerer is not None:
             asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
             return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
-        reader = self.span_reader if decided is not None else None
-        if reader is None:
+        reading = self.reading_model
+        if reading is None or (decided is None and not turns):
             return iter([extractive])
-        return self._read_closely(extractive, decided, reader)
+        from bot.close_reading import refine
 
-    def _read_closely(self, extractive: Answer, decided, reader) -> Iterator[Answer]:
-        """The extractive answer at once, then (when the reading model finds a verbatim span in time)
-        the same answer led by the model's span."""
-        yield extractive
-        refined, _ = self.path.read_closely(extractive, decided, reader)
-        if refined is not extractive:
-            yield refined
+        return refine(self.path, reading, extractive, decided, turns, live.index)
+
+    @property
+    def reading_model(self):
+        """The local reading model (`bot/close_reading.py`), or None: `reader=extractive`, the model not in
+        the cache, or xllamacpp missing (then one log line says so, and answers are the extractive path's)."""
+        if self._reading_model is _UNSET:
+            identify = self.path.languages.identify  # before `_models_lock`: building the path takes `_lock` first
+            with self._models_lock:
+                if self._reading_model is _UNSET:
+                    from bot.close_reading import load_reading_model
+
+                    self._reading_model = load_reading_model(self.settings, identify)
+        return self._reading_model
 
     @property
     def span_reader(self):
-        """The local reading model's reader (`bot/llm_reader.py`), or None: `reader=extractive`, the model
-        not in the cache, or xllamacpp missing (then one log line says so, and answers are today's)."""
-        with self._models_lock:
-            if self._span_reader is _UNSET:
-                self._span_reader = self._load_span_reader()
-            return self._span_reader
-
-    def _load_span_reader(self):
-        if self.settings.reader != "llm":
-            return None
-        import importlib.util
-
-        from bot.gguf import cached
-
-        path = cached(self.settings.reader_model, self.settings.reader_cache_dir)
-        if path is None:
-            log.warning(
-                "Reading model %s is not in %s (make setup fetches it): extractive answers only",
-                self.settings.reader_model,
-                self.settings.reader_cache_dir,
-            )
-            return None
-        if importlib.util.find_spec("xllamacpp") is None:
-            log.warning("xllamacpp is not installed (make setup installs it): extractive answers only")
-            return None
-        from bot.llama import LocalModel
-        from bot.llm_reader import LLMSpanReader
-
-        return LLMSpanReader(LocalModel.shared(path, self.settings.reader_threads), self.settings.reader_wait_s)
+        """The reading model's span reader (`bot/llm_reader.py`), or None without the model."""
+        return self.reading_model.reader if self.reading_model is not None else None
 
     def search(self, query: str, k: int = 5) -> list[RetrievedChunk]:
         """The `k` passages the hybrid retriever ranks first for `query` (no reading, no answer), best first.

@@ -190,6 +190,9 @@ class Settings:
         3.0, "Seconds a question waits for the reading model (queue included) before keeping the extractive answer."
     )
     reader_threads: PositiveInt = _describe(2, "CPU threads the local reading model uses.")
+    reader_condense: bool = _describe(
+        True, "Let the reading model rewrite a follow-up as a standalone question (checked) to answer it again."
+    )
 
     def __post_init__(self) -> None:
         checkers = _checkers(type(self))

@@ -1,6 +1,7 @@
 """Fit the answer-or-decline score (`bot/models/calibrator.json`): a logistic model over
 `bot.compose.CALIBRATION_FEATURES` (the ranker's and the reader's outputs) predicting whether a
-reading's answer is right, and the threshold below which the bot declines.
+reading's answer is right, and the threshold below which the bot declines (written to the policy
+file, `bot/policy.py`, with the reader's lead margin).
 
 Fitted only on the calibration articles of the SQuAD train sample, which no other model saw. The
 threshold is the highest that keeps false refusals of answerable questions at or under
@@ -29,6 +30,7 @@ from training.corpus import (
     holds_answer,
     open_corpus,
 )
+from training.policy_file import update
 
 MAX_FALSE_REFUSALS = 0.08  # the product promises ≤ 10% on unseen data: keep a margin
 
@@ -132,9 +134,14 @@ def fit(rows, name: str, about: str, dev_rows, lead: float | None = None) -> dic
         "calibration": decisions(model, rows, threshold),
         "dev_sample": decisions(model, dev_rows, threshold),
     }
-    extra = {} if lead is None else {"lead_margin": lead}
-    report |= extra
-    model.save(MODELS_DIR / name, threshold=threshold, trained_on=about, scores=report, **extra)
+    if lead is not None:
+        report["lead_margin"] = lead
+    model.save(MODELS_DIR / name, trained_on=about, scores=report)
+    scale = "reader" if name == "calibrator.json" else "sentences"
+    update(
+        {"answer": {scale: threshold}, **({} if lead is None else {"lead_margin": lead})},
+        f"training/calibrate.py: {about}",
+    )
     return report
 
 

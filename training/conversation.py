@@ -1,4 +1,4 @@
-"""Calibrate the conversation (`bot/models/conversation.json`):
+"""Calibrate the conversation (the policy file, `bot/policy.py`: `answer["follow-up"]`, `switch_margin`):
 
 - the follow-up threshold: the decline threshold for a follow-up that cannot stand alone ("What
   year?", "Who was he?": `bot.analyze.refers_back`), the highest that keeps false refusals of such
@@ -16,17 +16,16 @@ odd-numbered half is printed beside them, never used to choose. `python -m train
 
 from __future__ import annotations
 
-import json
 from functools import partial
 
 import numpy as np
 
 from bot.analyze import refers_back
-from bot.rank import MODELS_DIR
 from evals.coqa import HistoryMode, load_coqa, play, spread_runs, summarise_coqa, write_stories
 from evals.runner import temporary_bot
 from training.calibrate import MAX_FALSE_REFUSALS
 from training.corpus import SHARED
+from training.policy_file import update
 
 COQA_FILE = SHARED / "coqa-dev-sample.json"
 MARGINS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -62,14 +61,9 @@ def main() -> None:
             scores[margin] = {name: played(name)[1] for name in halves}
             print(f"switch margin {margin}: {scores[margin]}")
     chosen = max(MARGINS, key=lambda m: (scores[m]["calibration"]["contains_gold"], -m))
-    body = {
-        "switch_margin": chosen,
-        "follow_up_threshold": round(threshold, 4),
-        "trained_on": "CoQA sample, even-numbered stories (the other half printed for reference, never used)",
-        "scores": {str(m): s for m, s in scores.items()},
-        "median_answerable_confidence": round(float(np.median([r["confidence"] for r in rows])), 4),
-    }
-    (MODELS_DIR / "conversation.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    print("median answerable confidence:", round(float(np.median([r["confidence"] for r in rows])), 4))
+    about = "training/conversation.py: CoQA sample, even-numbered stories (the other half printed, never used)"
+    update({"answer": {"follow-up": round(threshold, 4)}, "switch_margin": chosen}, about)
     print("chosen:", chosen)
 
 

@@ -3,8 +3,8 @@
 On the held-out train articles: the null threshold (at most 10% of answerable questions falsely
 declined) and whether int8 keeps quality. On the SQuAD dev sample, which nothing was tuned on:
 oracle-window EM/F1, null detection at that threshold over the top-3 retrieved windows, and read
-latency against one query embedding in the same run. `--write` records the threshold and the int8
-choice in `bot/models/reader/config.json`. Run by `make train`; `python -m training.reader_eval`.
+latency against one query embedding in the same run. `--write` records the int8 choice in
+`bot/models/reader/config.json` and the no-answer threshold in the policy file (`bot/policy.py`). Run by `make train`; `python -m training.reader_eval`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.reader_export import load_reader
 from index.embeddings import bundled_embedder
 from index.onnx_query import load_or_export
 from knowledge.settings import PROJECT_ROOT, Settings, go_offline
+from training.policy_file import update
 from training.reader_data import (
     DEV_FILE,
     HELD_OUT_TITLES,
@@ -91,7 +92,9 @@ def measure_latency(readers, encoder, paragraphs, question: str, runs: int) -> d
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="record threshold and int8 choice in config.json")
+    parser.add_argument(
+        "--write", action="store_true", help="record the int8 choice in config.json, the threshold in the policy file"
+    )
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the adapter and config to measure")
     parser.add_argument("--runs", type=int, default=30, help="timed runs per latency figure")
     parser.add_argument("--latency-only", action="store_true", help="only the latency figures")
@@ -130,9 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         path = args.model_dir / "config.json"
         config = json.loads(path.read_text(encoding="utf-8"))
-        config.update(report["chosen"], measured=report)
+        config.update(quantized=quantized, measured=report)
         path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        print(f"recorded {report['chosen']} in {path}")
+        null_threshold = report["chosen"]["null_threshold"]
+        update({"reader_null_threshold": null_threshold}, "training/reader_eval.py --write: held-out articles")
+        print(f"recorded {report['chosen']} in {path} and the policy file")
 
 
 if __name__ == "__main__":

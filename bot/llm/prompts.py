@@ -1,8 +1,9 @@
 """Every text the LLM path sends or says, as data, filled by plain functions (snapshot-tested).
 
-Two prompts: the grounded answer over numbered passages, and "condense the question" for
-follow-ups; plus the notes an answer carries when the LLM's text is not shown. No logic here
-beyond filling templates.
+For the optional LLM server: the grounded answer over numbered passages, "condense the question" for
+follow-ups, and the notes an answer carries when the LLM's text is not shown. For the local reading
+model: the verbatim span to copy, and a follow-up's standalone form. No logic here beyond filling
+templates.
 """
 
 from __future__ import annotations
@@ -155,3 +156,74 @@ def read_messages(question: str, windows: Sequence[str]) -> list[dict]:
         {"role": "system", "content": READ_SYSTEM},
         {"role": "user", "content": READ_USER.format(passages=passages, question=question.strip())},
     ]
+
+
+# The local reading model condensing a follow-up (`bot/condense.py`): structured, with worked examples,
+# because a small model asked in plain words answers the earlier question instead.
+STANDALONE_SYSTEM = """\
+You rewrite the user's last question so that it can be understood without the conversation. Replace \
+words such as "it", "he", "they" or "there" with what they refer to, and complete a short follow-up \
+such as "And in 2014?" from the question before it. Keep every word of the last question that names \
+something, and add only words from the conversation. Do not answer the question.
+Reply in JSON: {"question": "<the standalone question>"}.\
+"""
+STANDALONE_USER = "Conversation:\n{conversation}\n\nLast question: {question}"
+STANDALONE_TURN = "{role}: {content}"
+STANDALONE_MAX_TURNS = 4  # the last few turns hold what a follow-up points back to
+STANDALONE_MAX_TURN_CHARS = 240  # an answer's opening says what it was about; its whole quote costs time
+# Worked examples, as earlier chat turns: (conversation, last question, standalone question).
+STANDALONE_EXAMPLES = (
+    (
+        (("User", "When did the bridge open?"), ("Assistant", "The bridge opened to traffic in 1932.")),
+        "Who designed it?",
+        "Who designed the bridge?",
+    ),
+    (
+        (("User", "Which teams played in the 2010 final?"), ("Assistant", "Spain and the Netherlands.")),
+        "And in 2014?",
+        "Which teams played in the 2014 final?",
+    ),
+    (
+        (("User", "Where was Marie Curie born?"), ("Assistant", "Marie Curie was born in Warsaw.")),
+        "What did she study in Paris?",
+        "What did Marie Curie study in Paris?",
+    ),
+)
+STANDALONE_SCHEMA = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "maxLength": 300}},
+    "required": ["question"],
+    "additionalProperties": False,
+}
+
+
+def standalone_messages(question: str, history: Sequence[Turn]) -> list[dict]:
+    """OpenAI-style messages asking the local model for the standalone form of a follow-up, after the
+    worked examples.
+
+    >>> standalone_messages("And in 2014?", [Turn(Role.USER, "Who won in 2010?")])[-1]["content"]
+    'Conversation:\\nUser: Who won in 2010?\\n\\nLast question: And in 2014?'
+    """
+
+    def conversation(turns) -> str:
+        return "\n".join(
+            STANDALONE_TURN.format(role=role, content=" ".join(content.split())[:STANDALONE_MAX_TURN_CHARS])
+            for role, content in turns
+        )
+
+    messages = [{"role": "system", "content": STANDALONE_SYSTEM}]
+    for turns, asked, standalone in STANDALONE_EXAMPLES:
+        messages.append(
+            {"role": "user", "content": STANDALONE_USER.format(conversation=conversation(turns), question=asked)}
+        )
+        messages.append({"role": "assistant", "content": f'{{"question": "{standalone}"}}'})
+    recent = [
+        ("User" if t.role is Role.USER else "Assistant", t.content) for t in list(history)[-STANDALONE_MAX_TURNS:]
+    ]
+    messages.append(
+        {
+            "role": "user",
+            "content": STANDALONE_USER.format(conversation=conversation(recent), question=question.strip()),
+        }
+    )
+    return messages

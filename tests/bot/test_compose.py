@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from bot.compose import CALIBRATION_FEATURES, AnswerComposer
+from bot.compose import CALIBRATION_FEATURES, AnswerComposer, Scale, Verdict
+from bot.policy import Policy
 from bot.rank import FEATURES, Candidate, LinearModel
 from bot.read import Reading
 from bot.types import AbstainReason
@@ -42,5 +43,20 @@ def test_without_a_reader_the_sentence_threshold_holds_in_a_conversation_too():
 def test_the_bundled_follow_up_threshold_is_calibrated_and_a_set_threshold_applies_to_both():
     bundled = AnswerComposer.bundled()
     assert bundled.follow_up_threshold is not None and bundled.follow_up_threshold < bundled.with_reader[1]
-    chosen = AnswerComposer.bundled(0.4)
-    assert chosen.with_reader[1] == chosen.follow_up_threshold == 0.4
+    chosen = AnswerComposer.bundled(Policy.bundled().overridden(0.4))
+    assert chosen.with_reader[1] == chosen.sentences_only[1] == chosen.follow_up_threshold == 0.4
+    assert chosen.after_reading == {}  # a threshold set by hand holds whatever the reading model says
+
+
+def test_what_the_reading_model_said_moves_only_the_threshold_for_that_outcome():
+    composer = AnswerComposer(
+        (constant(0.1), 0.5), (constant(0.1), 0.5), after_reading={Scale.READER: {"span": 0.3, "not-stated": 0.9}}
+    )
+    declined = Verdict(0.4, READING, AbstainReason.FALSE_PREMISE, Scale.READER)
+    answered = Verdict(0.6, READING, None, Scale.READER)
+    assert composer.reconsider(declined, "span").reason is None  # 0.4 clears the span threshold
+    assert composer.reconsider(answered, "not-stated").reason is AbstainReason.NOT_STATED
+    assert composer.reconsider(declined, "not-stated").reason is AbstainReason.FALSE_PREMISE  # its own reason kept
+    assert composer.reconsider(answered, "no-reply") is answered  # no threshold for it: the decision stands
+    other_scale = Verdict(0.4, READING, AbstainReason.NOT_STATED, Scale.SENTENCES)
+    assert composer.reconsider(other_scale, "span") is other_scale  # none calibrated for its scale

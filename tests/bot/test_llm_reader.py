@@ -11,37 +11,12 @@ import json
 import threading
 import time
 
+from scripted_model import ScriptedEngine, scripted
+
 from bot.llama import LocalModel
 from bot.llm_reader import LLMSpanReader, SpanStatus, locate_span, parse_span
 
 WINDOW = "Xinhua reported on July 1st that China will launch the association on Monday, July 7th 2025."
-
-
-class ScriptedEngine:
-    """Streams the next scripted content, one character every `per_token` seconds after `delay` seconds, as
-    llama.cpp's server does (a chunk per token to the callback, which returns True to stop); counts the
-    requests it served and the chunks it sent."""
-
-    def __init__(self, contents: list[str], delay: float = 0.0, per_token: float = 0.0):
-        self.contents, self.delay, self.per_token = list(contents), delay, per_token
-        self.served = self.chunks = 0
-
-    def handle_chat_completions(self, body: dict, callback) -> None:
-        assert body["stream"] is True
-        time.sleep(self.delay)
-        self.served += 1
-        content = self.contents.pop(0) if self.contents else '{"span": ""}'
-        for piece in content:
-            time.sleep(self.per_token)
-            self.chunks += 1
-            if callback({"choices": [{"index": 0, "delta": {"content": piece}}]}):
-                return
-
-
-def scripted(engine: ScriptedEngine, queue_size: int = 4) -> LocalModel:
-    model = LocalModel("scripted.gguf", queue_size=queue_size, load=lambda path, threads: engine)
-    assert model.wait_loaded(5)
-    return model
 
 
 def test_a_span_is_kept_only_when_verbatim_in_a_window():
@@ -133,8 +108,10 @@ def test_an_engine_that_fails_to_load_leaves_answers_alone(caplog):
     assert sum("could not be loaded" in r.message for r in caplog.records) == 1
 
 
-def test_only_a_verbatim_span_leads_the_answer_above_the_quote_that_holds_it(shipped_bot):
+def test_only_a_verbatim_span_leads_the_answer_above_the_quote_that_holds_it(shipped_bot, monkeypatch):
     from bot.pipeline import Pending
+
+    monkeypatch.setattr(shipped_bot.path.composer, "after_reading", {})  # what the model says decides nothing here
 
     question = "Where will the association be located?"
     shipped_bot.ask(question)  # opens the index
@@ -151,3 +128,31 @@ def test_only_a_verbatim_span_leads_the_answer_above_the_quote_that_holds_it(shi
     assert lead == "Anhui province [1]" and "Anhui province" in refined.citations[0].quote
     assert quote == answer.text.partition("\n\n")[2] or quote == answer.text  # the same verbatim quote below
     assert refined.citations == answer.citations and refined.confidence == answer.confidence
+
+
+def test_what_the_model_read_decides_again_on_its_calibrated_thresholds(shipped_bot, monkeypatch):
+    """A span may take back a decline and "not stated" may turn an answer down, each against the threshold
+    for that outcome; no reply keeps the instant decision."""
+    from bot.compose import Scale
+    from bot.pipeline import Pending
+
+    declined_q, answered_q = "What is IDSEA's budget?", "Where will the association be located?"
+    shipped_bot.ask(answered_q)
+    index = shipped_bot._live.index
+    no, decided_no = shipped_bot.path.answer_in_full(Pending(declined_q, [], index))
+    yes, decided_yes = shipped_bot.path.answer_in_full(Pending(answered_q, [], index))
+    assert no.abstained and decided_no is not None and not yes.abstained
+    monkeypatch.setattr(shipped_bot.path.composer, "after_reading", {Scale.READER: {"span": 0.0, "not-stated": 1.01}})
+    # The first reply goes to the reader's start-up prefill, then a span, "not stated", an unreadable reply.
+    row = decided_no.verdict.reading.candidate.row  # three words of the sentence the decline was about
+    start, end = decided_no.index.sentences.spans[row]
+    span = " ".join(decided_no.index.article_texts[decided_no.index.sentences.article_ids[row]][start:end].split()[:3])
+    reader = LLMSpanReader(scripted(ScriptedEngine(["{}", json.dumps({"span": span}), '{"span": ""}', "{}"])), wait_s=5)
+    taken_back, found = shipped_bot.path.read_closely(no, decided_no, reader)
+    assert found.status is SpanStatus.SPAN and not taken_back.abstained and taken_back.citations
+    assert span in taken_back.citations[0].quote or span in taken_back.text
+    turned_down, found = shipped_bot.path.read_closely(yes, decided_yes, reader)
+    assert found.status is SpanStatus.NOT_STATED and turned_down.abstained and not turned_down.citations
+    assert turned_down.abstain_reason.value == "not-stated" and turned_down.question == yes.question
+    kept, found = shipped_bot.path.read_closely(yes, decided_yes, reader)
+    assert found.status is SpanStatus.NO_REPLY and kept is yes

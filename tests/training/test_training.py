@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+from bot.compose import CALIBRATION_FEATURES, Scale
+from bot.llm_reader import SpanStatus
+from bot.policy import POLICY_FILE, Policy
 from bot.rank import FEATURES, MODELS_DIR, LinearModel
 from bot.stages import AnswerType
 from evals.rule_lines import rule_lines
@@ -49,7 +53,20 @@ def test_shipped_models_match_the_code():
     ranker = json.loads((MODELS_DIR / "ranker.json").read_text(encoding="utf-8"))
     assert tuple(ranker["names"]) == FEATURES and ranker["scores"]["dev_sample"]["hit_at_1"] > 0
     for name in ("calibrator.json", "calibrator-sentences.json"):
-        assert 0 < json.loads((MODELS_DIR / name).read_text(encoding="utf-8"))["threshold"] < 1
+        calibrator = json.loads((MODELS_DIR / name).read_text(encoding="utf-8"))
+        assert tuple(calibrator["names"]) == CALIBRATION_FEATURES and "threshold" not in calibrator  # the policy's
+
+
+def test_every_threshold_comes_from_the_one_policy_file():
+    policy = Policy.bundled()
+    assert set(policy.answer) == {s.value for s in Scale} and all(0 < t < 1 for t in policy.answer.values())
+    assert set(policy.after_reading) <= {s.value for s in Scale}
+    assert all(o in {s.value for s in SpanStatus} for ts in policy.after_reading.values() for o in ts)
+    fields = {f.name for f in dataclasses.fields(Policy)}
+    written = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    assert set(written) - {"notes"} == fields and set(written["notes"]) >= {"lead_margin", "switch_margin"}
+    set_by_hand = policy.overridden(0.4)
+    assert set(set_by_hand.answer.values()) == {0.4} and set_by_hand.after_reading == {}
 
 
 def test_rule_lines_count_patterns_and_word_lists_not_messages():

@@ -1,0 +1,172 @@
+"""Calibrate what the local reading model's outcome does to the answer-or-decline decision, and write
+the thresholds to the policy file's `after_reading` (`bot/policy.py`; used by
+`bot.compose.AnswerComposer.reconsider`).
+
+For each question of the calibration part of some shared QA files (split by article: `evals.squad.
+article_part`; the report part is never read here), the bot answers as it does for users, the reading
+model reads the decided window, and we keep the confidence, its scale, what the model said, and how
+good the answer would be if given. Per scale and outcome ("span", "not-stated"), the threshold pair
+that maximises SQuAD v2 F1 (a decline scores 1 on an unanswerable question, 0 on an answerable one)
+with false refusals at or under `MAX_FALSE_REFUSALS` is written; an outcome seen too rarely to choose
+on keeps the bot's own decision. Readings are cached per file, so a
+stopped run resumes. `python -m training.reading_policy [--limit N]`
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import replace
+from functools import partial
+
+import numpy as np
+import typer
+
+from bot.compose import Scale
+from bot.llm_reader import SpanStatus
+from bot.pipeline import Pending
+from bot.read import window_text
+from evals.metrics import squad_scores, strip_markers
+from evals.runner import temporary_bot
+from evals.squad import article_part, contains_gold, load_squad, spread, write_knowledge
+from knowledge.settings import PROJECT_ROOT, go_offline
+from training.policy_file import update
+
+QA = PROJECT_ROOT.parent / "shared" / "data" / "qa"
+# (file, character F1, questions read): English with unanswerable questions for the reader's scale;
+# machine-translated Spanish (with unanswerable ones), Chinese and French for the sentences' scale.
+FILES = (
+    ("squad-v2-dev-27-articles.json", False, 150),
+    ("es-squad-v2-dev-mt.json", False, 50),
+    ("zh-cmrc2018-dev.json", True, 30),
+    ("fr-piaf-train.json", False, 30),
+)
+CACHE = PROJECT_ROOT / ".cache" / "reading-policy"
+MAX_FALSE_REFUSALS = 0.08  # as `training/calibrate.py`: the product promises ≤ 10% on unseen data
+OUTCOMES = (SpanStatus.SPAN.value, SpanStatus.NOT_STATED.value, SpanStatus.NOT_VERBATIM.value)
+MIN_ROWS = 20  # an outcome seen less often than this keeps the bot's own decision: too few to choose on
+GRID = 41  # candidate thresholds per outcome: quantiles of the confidences
+
+
+def read_file(name: str, chars: bool, limit: int, wait_s: float, echo=print, read: bool = True) -> list[dict]:
+    """At least `limit` rows of the file's calibration part, questions spread over it (cached in `CACHE`,
+    every cached row kept; a rerun reads only what is missing; `read=False`: only the rows read so far)."""
+    cache = CACHE / f"{name}.jsonl"
+    done = {}
+    if cache.exists():
+        done = {row["id"]: row for row in map(json.loads, cache.read_text(encoding="utf-8").splitlines())}
+    articles, questions = article_part(*load_squad(QA / name), "calibration")
+    chosen = spread(questions, limit)
+    todo = [q for q in chosen if q.id not in done][: max(0, limit - len(done))]
+    if todo and read:
+        overrides = {"reader": "llm", "reader_wait_s": wait_s}
+        with temporary_bot(partial(write_knowledge, articles), "dsqa-policy-", overrides) as (bot, _, _):
+            reader = bot.span_reader
+            if reader is None or not reader.model.wait_loaded(300):
+                raise SystemExit("the reading model is not available: run `make setup` first")
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with cache.open("a", encoding="utf-8") as out:
+                began = time.perf_counter()
+                for number, question in enumerate(todo, start=1):
+                    row = read_question(bot, reader, question, chars)
+                    done[row["id"]] = row
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    out.flush()
+                    if number % 25 == 0:
+                        echo(f"{name}: {number}/{len(todo)} in {time.perf_counter() - began:.0f} s")
+    return list(done.values())
+
+
+def read_question(bot, reader, question, chars: bool) -> dict:
+    """What the bot decides on its own, what the reading model says, and the answer if it is given."""
+    live = bot._live  # training reads the bot's parts directly: nothing here is a user-facing path
+    answer, decided = bot.path.answer_in_full(Pending(question.question, [], live.index))
+    row = {"id": question.id, "impossible": question.impossible, "abstained": answer.abstained, "scale": None}
+    if decided is None:  # declined before reading (an instruction, an unclear reference): no threshold applies
+        return row
+    text, _ = window_text(decided.verdict.reading.rows, decided.index)
+    found = reader.read(decided.question, [text])
+    given = bot.path.settle(answer, decided, found, replace(decided.verdict, reason=None))
+    prediction = given.short_answer or strip_markers(given.text)
+    _, f1 = squad_scores(question.answers, prediction, chars) if not question.impossible else (0, 0.0)
+    contains = not question.impossible and contains_gold(question.answers, strip_markers(given.text), chars)
+    return {
+        **row,
+        "scale": decided.verdict.scale.value,
+        "confidence": decided.verdict.confidence,
+        "status": found.status.value,
+        "f1": f1,
+        "contains": contains,
+        "read_ms": found.ms,
+    }
+
+
+def answered(rows: list[dict], thresholds: dict[str, float]) -> np.ndarray:
+    """Whether each row is answered when the outcomes in `thresholds` use those and others keep the bot's own decision."""
+    return np.asarray(
+        [r["confidence"] >= thresholds[r["status"]] if r["status"] in thresholds else not r["abstained"] for r in rows]
+    )
+
+
+def scores(rows: list[dict], given: np.ndarray) -> dict[str, float]:
+    """SQuAD v2 F1, unanswerable declined and false refusals of one decision over the rows."""
+    impossible = np.asarray([r["impossible"] for r in rows])
+    f1 = np.asarray([r["f1"] for r in rows])
+    per_question = np.where(impossible, ~given, np.where(given, f1, 0.0))
+    return {
+        "f1": float(per_question.mean()),
+        "f1_answerable": float(np.where(given, f1, 0.0)[~impossible].mean()) if (~impossible).any() else float("nan"),
+        "declined": float((~given)[impossible].mean()) if impossible.any() else float("nan"),
+        "false_refusals": float((~given)[~impossible].mean()) if (~impossible).any() else float("nan"),
+    }
+
+
+def fit(rows: list[dict]) -> dict[str, float]:
+    """The thresholds, for each outcome seen at least `MIN_ROWS` times, that maximise SQuAD v2 F1 with
+    false refusals ≤ `MAX_FALSE_REFUSALS` (the bot's own decision, with none, is one of the choices)."""
+    outcomes = [o for o in OUTCOMES if sum(r["status"] == o for r in rows) >= MIN_ROWS]
+    grid = sorted({0.0, 1.01, *np.quantile([r["confidence"] for r in rows], np.linspace(0, 1, GRID)).tolist()})
+    best, chosen = scores(rows, answered(rows, {})), {}
+    best = best["f1"] if best["false_refusals"] <= MAX_FALSE_REFUSALS else -1.0
+    for values in itertools.product(grid, repeat=len(outcomes)):
+        thresholds = dict(zip(outcomes, values, strict=True))
+        result = scores(rows, answered(rows, thresholds))
+        if result["false_refusals"] <= MAX_FALSE_REFUSALS and result["f1"] > best:
+            best, chosen = result["f1"], thresholds
+    return chosen
+
+
+def main(
+    limit: int = typer.Option(0, help="Questions per file (0: each file's own number)."),
+    wait_s: float = typer.Option(120.0, help="Seconds a reading may take (calibration measures outcomes, not speed)."),
+    read: bool = typer.Option(True, help="Read the questions not read yet; --no-read fits on the rows read so far."),
+):
+    """Read the calibration parts, fit the thresholds per scale, and write them to the policy file."""
+    go_offline()
+    rows_by_scale: dict[str, list[dict]] = {}
+    read_rows = {}
+    for name, chars, count in FILES:
+        rows = read_rows[name] = read_file(name, chars, limit or count, wait_s, read=read)
+        for row in rows:
+            if row["scale"] is not None:
+                rows_by_scale.setdefault(row["scale"], []).append(row)
+    thresholds, report = {}, {}
+    for scale in (Scale.READER.value, Scale.SENTENCES.value):
+        rows = rows_by_scale.get(scale, [])
+        if not rows:
+            continue
+        thresholds[scale] = fit(rows)
+        report[scale] = {
+            "questions": len(rows),
+            "before": scores(rows, answered(rows, {})),
+            "after": scores(rows, answered(rows, thresholds[scale])),
+            "outcomes": {s: sum(r["status"] == s for r in rows) for s in {r["status"] for r in rows}},
+        }
+        print(scale, json.dumps(report[scale], indent=1))
+    files = ", ".join(f"{name} ({sum(r['scale'] is not None for r in read_rows[name])} q)" for name in read_rows)
+    update({"after_reading": thresholds}, f"training/reading_policy.py: calibration parts of {files}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
