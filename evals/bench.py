@@ -102,8 +102,8 @@ def measure_follow_up(bot, rounds: int = 5) -> float:
 
 
 def measure_condensed(bot, rounds: int = 3) -> float | None:
-    """p50 ms to a follow-up's last answer with the reading model: made standalone, answered, read
-    (`bot/close_reading.py`); None without the reading model."""
+    """p50 ms to a follow-up's last answer with the reading model: read, and first made standalone and
+    answered afresh when `reader_condense` is on (`bot/close_reading.py`); None without the reading model."""
     if bot.span_reader is None or not bot.span_reader.model.wait_loaded(120):
         return None
     return _median_ms(_ask_times(bot, _conversations(bot), rounds, read=True))
@@ -190,9 +190,11 @@ def main() -> None:
         ),
         ("warm follow-up p50", f"{follow_up:.1f} ms", f"{follow_up / p50:.2f}× a first question (target ≤ 2×)"),
         (
-            "condensed follow-up p50 (last answer)",
+            "follow-up p50, last answer",
             f"{condensed / 1000:.2f} s" if condensed else "—",
-            "made standalone, answered and read (target ≤ 2.5 s)" if condensed else "reader off",
+            (("condensed, answered and read" if bot.settings.reader_condense else "read") + " (target ≤ 2.5 s)")
+            if condensed
+            else "reader off",
         ),
         ("cold `dsqa ask` (new process, extractive)", f"{cold:.2f} s", "target < 4 s"),
         ("raw encode throughput (SentenceEmbedder)", f"{raw:.0f} texts/s", f"{n_texts} texts (chunks + sentences)"),

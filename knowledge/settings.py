@@ -191,7 +191,7 @@ class Settings:
     )
     reader_threads: PositiveInt = _describe(2, "CPU threads the local reading model uses.")
     reader_condense: bool = _describe(
-        True, "Let the reading model rewrite a follow-up as a standalone question (checked) to answer it again."
+        False, "Let the reading model rewrite a follow-up as a standalone question (checked) to answer it again."
     )
 
     def __post_init__(self) -> None:
