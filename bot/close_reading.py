@@ -1,6 +1,7 @@
-"""The local reading model's part of an answer, after the instant extractive one: a follow-up is made
-standalone and answered again (`bot/condense.py`), then the model reads the decided window
-(`bot/llm_reader.py`) and the decision is taken again with what it said (`AnswerPath.read_closely`).
+"""The local reading model's part of an answer, after the instant extractive one: with `reader_condense`
+on, a follow-up is made standalone and answered again (`bot/condense.py`); then the model reads the
+decided window (`bot/llm_reader.py`) and the decision is taken again with what it said
+(`AnswerPath.read_closely`).
 
 Loading the model (from the cache `make setup` fills) is here too; without it, or with
 `reader=extractive`, answers are the extractive path's alone. Building answers is `bot/pipeline.py`'s job.
@@ -69,7 +70,7 @@ def refine(
     index: OpenedIndex,
 ) -> Iterator[Answer]:
     """The extractive answer at once, then the answer the reading model leads to, when it differs: a
-    follow-up's standalone form answered afresh, and the decided window read for its span."""
+    follow-up's standalone form answered afresh (with a rewriter), and the decided window read."""
     yield extractive
     answer = extractive
     if turns and reading.rewriter is not None:
