@@ -4,40 +4,21 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
+from functools import partial
 
 import pytest
+from entry_points import run_entry
 
 from knowledge.settings import PROJECT_ROOT
 
 NOISE = ("Loading weights", "Batches", "it/s]", "Traceback", "Editable installation")
 
 
-def dsqa(*args, stdin: str | None = None, timeout: int = 180, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "cli.py"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=PROJECT_ROOT,
-        env=None if env is None else {**os.environ, **env},
-    )
-
-
-def app_py(*args, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "app.py", *args],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+dsqa = partial(run_entry, "cli.py")
+app_py = partial(run_entry, "app.py", timeout=60, drop_env="DSQA_AUTH")
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess, message: str) -> None:

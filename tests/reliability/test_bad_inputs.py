@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from entry_points import run_entry
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from bot.stages import Role, Turn
 from bot.types import Answer
-from knowledge.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 GOOD = "When will IDSEA launch?"
@@ -140,9 +138,7 @@ def test_python_api_history(shipped_bot, kind):
 
 # --- the CLI -----------------------------------------------------------------------------------------
 def run_cli(args: list, env: dict | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(PROJECT_ROOT / "cli.py"), *args]
-    environment = {k: v for k, v in os.environ.items() if k != "DSQA_AUTH"} | (env or {})
-    return subprocess.run(command, input=stdin, capture_output=True, cwd=PROJECT_ROOT, env=environment, timeout=180)
+    return run_entry("cli.py", *args, env=env, stdin=stdin, text=False, drop_env="DSQA_AUTH")
 
 
 def cli_cases(index: str, knowledge: str, a_file: str) -> dict[str, tuple]:

@@ -7,14 +7,13 @@ socket that accepts connections and never answers.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
+from entry_points import run_entry
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
@@ -28,15 +27,7 @@ QUESTION = "When will IDSEA launch?"
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DSQA_")} | env
-    return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "cli.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=environment,
-        timeout=timeout,
-    )
+    return run_entry("cli.py", *args, env=env, timeout=timeout, drop_env="DSQA_")
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess, words: str) -> None:
