@@ -5,7 +5,7 @@
     bot = Bot(knowledge_dir="my/articles", index_dir="my/index")
     a = bot.ask("Where will it be based?", history=[{"role": "user", "content": "..."}])
 
-Importing this package is cheap: models, Chroma and LangChain load on the first question.
+Importing this package is cheap: models, LangChain (and Chroma's client, with a server) load on the first question.
 """
 
 from __future__ import annotations

@@ -223,7 +223,7 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     search_index: SearchIndex
-    store: object  # a `DenseSearch`: the snapshot's exact search, or a Chroma server
+    store: object  # a `DenseSearch` (index/store.py): the snapshot's exact search, or a Chroma server's
     embedder: object
     top_k: int = 5
     candidates_k: int = 20

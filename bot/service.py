@@ -107,11 +107,12 @@ class Bot:
 
         return IndexFolder(self.settings.index_path)
 
-    def _location(self, folder):
-        from index.store import StoreLocation
+    def _server(self, folder):
+        """The Chroma server holding the chunk vectors (`index.store.ChromaServer`), or None."""
+        from index.store import ChromaServer
 
         url = self.settings.chroma_url
-        return StoreLocation(folder.chroma_path, url, folder.identity() if url else "", self.settings.store_timeout_s)
+        return ChromaServer(url, folder.identity(), self.settings.store_timeout_s) if url else None
 
     def index(self, rebuild: bool = False, progress=None, wait: float | None = None, on_wait=None):
         """Build or sync the index with the knowledge folder, then answer from it; returns an
@@ -139,10 +140,10 @@ class Bot:
         return sync_index(
             articles,
             folder,
-            self._location(folder),
             _AnswersFirst(self.embedder, self._wait_for_answers, self._recently_asked),
             self.settings.chunk_size,
             self.settings.chunk_overlap,
+            server=self._server(folder),
             rebuild=rebuild,
             progress=show if callable(show) else (progress_bar() if show else None),
             wait=wait,
@@ -198,27 +199,22 @@ class Bot:
         return load_reader(self.settings.cache_dir)
 
     def _dense_search(self, snapshot):
-        """Exact search over the snapshot's vectors, or the Chroma server's (checked against it)."""
-        if not self.settings.chroma_url:
+        """Dense chunk search in the one store that holds the chunk vectors: the snapshot itself, or
+        the Chroma server restricted to this snapshot's chunks. A server that cannot be reached
+        leaves BM25 and the sentence vectors to rank (with a warning)."""
+        if snapshot.holds_chunk_vectors:
             return snapshot
-        from index.store import ChromaStore, chroma_client
+        from index.store import NO_DENSE_SEARCH, WithinSnapshot
 
-        location = self._location(self._folder())
+        server = self._server(self._folder())
+        if server is None:
+            log.warning("The index keeps its chunk vectors on a Chroma server and DSQA_CHROMA_URL is not set")
+            return NO_DENSE_SEARCH
         try:
-            store = ChromaStore(
-                chroma_client(url=location.url, timeout_s=location.timeout_s), location.collection, {}, create=False
-            )
-            marker = store.marker()
+            return WithinSnapshot(server.reader(), snapshot.chunk_position)
         except Exception as exc:  # unreachable, or no collection for this index
-            log.warning("Chroma server %s unusable (%s): searching the index's own vectors", location.url, exc)
-            return snapshot
-        if marker != snapshot.version:
-            log.warning(
-                "Chroma server holds snapshot %s, the index folder %s: hits outside the folder's are skipped",
-                marker,
-                snapshot.version,
-            )
-        return store
+            log.warning("Chroma server %s unusable (%s): answering without dense chunk search", server.url, exc)
+            return NO_DENSE_SEARCH
 
     def _ensure_ready(self) -> None:
         """Open the index on first use: a quick sync first (unless another process is writing the

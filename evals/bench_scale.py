@@ -121,7 +121,6 @@ def measure_size(
 ):
     from index.build import sync_index
     from index.folder import IndexFolder
-    from index.store import StoreLocation
     from knowledge.loaders import load_articles
 
     knowledge, index_dir = work / f"articles-{chunks}", work / f"index-{chunks}"
@@ -134,12 +133,11 @@ def measure_size(
     questions_file = work / f"questions-{chunks}.json"
     questions_file.write_text(json.dumps(asked), encoding="utf-8")
     folder = IndexFolder(index_dir)
-    location = StoreLocation(folder.chroma_path)
     settings = Settings()
 
     misses, encoding = embedder.misses, embedder.encode_seconds
     began = time.perf_counter()
-    report = sync_index(articles, folder, location, embedder, settings.chunk_size, settings.chunk_overlap)
+    report = sync_index(articles, folder, embedder, settings.chunk_size, settings.chunk_overlap)
     build = time.perf_counter() - began
     embedded_now = embedder.misses - misses
     snapshot = folder.snapshot()
@@ -151,7 +149,7 @@ def measure_size(
 
     def sync(verify: bool) -> float:
         t = time.perf_counter()
-        sync_index(load_articles(knowledge), folder, location, embedder, verify=verify)
+        sync_index(load_articles(knowledge), folder, embedder, verify=verify)
         return time.perf_counter() - t
 
     noop_quick = median([sync(False) for _ in range(runs)])
@@ -223,7 +221,7 @@ def server_figures(knowledge: Path, questions_file: Path, embedder, work: Path, 
     """The same folder indexed with its vectors on a `chroma run` server, answered in a new process."""
     from index.build import sync_index
     from index.folder import IndexFolder
-    from index.store import StoreLocation
+    from index.store import ChromaServer
     from knowledge.loaders import load_articles
 
     work.mkdir()
@@ -231,9 +229,7 @@ def server_figures(knowledge: Path, questions_file: Path, embedder, work: Path, 
     try:
         folder = IndexFolder(work / "index")
         began = time.perf_counter()
-        sync_index(
-            load_articles(knowledge), folder, StoreLocation(folder.chroma_path, url, folder.identity()), embedder
-        )
+        sync_index(load_articles(knowledge), folder, embedder, server=ChromaServer(url, folder.identity()))
         build = time.perf_counter() - began
         run = _answer_run(knowledge, work / "index", questions_file, url)
     finally:

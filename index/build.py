@@ -1,10 +1,14 @@
 """Sync an index with a list of articles: crash-safe, one writer at a time, embedding only what changed.
 
-Under the folder's lock: read the committed snapshot, check the vector store against it (a crashed
-sync is redone: "1 repaired"), record the articles about to be touched, embed the new or changed
-ones in large batches (near the model's raw throughput; vectors are kept per article until the
-commit, so a crash loses no embedding), write their chunks to the store, then write the next
-snapshot and switch to it in one atomic rename. Until that rename readers keep the previous one.
+Under the folder's lock: read the committed snapshot, record the articles about to be touched, embed
+the new or changed ones in large batches (near the model's raw throughput; vectors are kept per
+article until the commit, so a crash loses no embedding), then write the next snapshot and switch to
+it in one atomic rename. Until that rename readers keep the previous one.
+
+With a Chroma server (which then holds the chunk vectors, index/store.py) a sync also checks the
+server's collection against the committed snapshot first (a crashed sync's rows are redone: "1
+repaired"; missing chunks are embedded again), writes new chunks' rows before the switch and
+deletes old ones only after it, so a reader of either snapshot finds all of its own rows.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from index.embeddings import Embedder
 from index.folder import IndexFolder
 from index.lexical import tokenize
 from index.records import ArticleRecords, derive_records
-from index.snapshot import Snapshot, SnapshotError
+from index.snapshot import CHUNK_STORE, SERVER, SNAPSHOT, Snapshot, SnapshotError
 from index.snapshot_write import NewArticle, write_snapshot
-from index.store import Store, StoreLocation
+from index.store import ChromaServer, Store
 from index.types import SyncPhase, SyncProgress
 from knowledge.types import Article
 
@@ -61,9 +65,13 @@ class SyncReport:
         )
 
 
-def index_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int) -> dict[str, str]:
-    """What an index was built with. A different model or chunking needs new vectors; a different
-    tokenizer only new search tokens. Fingerprints catch behaviour changes in code we call."""
+REBUILT_WHEN_CHANGED = ("embedding_model", "dimension", "chunking", CHUNK_STORE)
+
+
+def index_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int, server: bool = False) -> dict[str, str]:
+    """What an index was built with. A different model or chunking needs new vectors, and so does
+    moving the chunk vectors between the snapshot and a Chroma server; a different tokenizer only
+    new search tokens. Fingerprints catch behaviour changes in code we call."""
     probe = "Dr. Li met the U.S. team. It rained.\nChang’e 6 (嫦娥六号) landed in 2024! Did it? Yes."
     chunking = _fingerprint([split_into_sentences(probe), [(c.start, c.end) for c in _probe_chunks(probe)]])
     return {
@@ -73,16 +81,17 @@ def index_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int) -> 
         "lexical": _fingerprint(
             [tokenize(probe + " Türkiye’s launches IDSEA's"), tokenize("L’association sera située à Hefei.", "fr")]
         ),
+        CHUNK_STORE: SERVER if server else SNAPSHOT,
     }
 
 
 def sync_index(
     articles: list[Article],
     folder: IndexFolder,
-    location: StoreLocation,
     embedder: Embedder,
     chunk_size: int = 700,
     chunk_overlap: int = 150,
+    server: ChromaServer | None = None,
     rebuild: bool = False,
     progress: ProgressCallback | None = None,
     wait: float | None = None,
@@ -91,19 +100,20 @@ def sync_index(
 ) -> SyncReport:
     """Make the index hold exactly `articles`, embedding only new or changed ones.
 
-    `location` says where the vector store is (embedded in the folder, or a server). `wait`: seconds to wait for another writer
-    (None: as long as it takes; 0: raise `IndexBusyError` at once). `verify=False` skips checking
-    the store when nothing changed (a question's quick sync); a sync with work always checks it.
+    `server`: the Chroma server holding the chunk vectors (None: the snapshot holds them). `wait`:
+    seconds to wait for another writer (None: as long as it takes; 0: raise `IndexBusyError` at
+    once). `verify=False` skips checking the server when nothing changed (a question's quick sync);
+    a sync with work always checks it.
 
-    >>> sync_index(load_articles("knowledge/articles"), IndexFolder(".index/x"), store, embedder).summary()  # doctest: +SKIP
+    >>> sync_index(load_articles("knowledge/articles"), IndexFolder(".index/x"), embedder).summary()  # doctest: +SKIP
     '1 added, 0 changed, 0 removed, 0 unchanged (49 texts embedded, 0.9 s)'
     """
     began = time.perf_counter()
-    signature = index_signature(embedder, chunk_size, chunk_overlap)
+    signature = index_signature(embedder, chunk_size, chunk_overlap, server is not None)
     with folder.writing(wait=wait, on_wait=on_wait):
         faults.checkpoint("locked")
         sync = _Sync(articles, folder, signature, embedder, chunk_size, chunk_overlap, progress or (lambda _: None))
-        return sync.run(location, rebuild, verify, began)
+        return sync.run(server, rebuild, verify, began)
 
 
 class _Sync:
@@ -122,7 +132,7 @@ class _Sync:
         log.warning(message)
         self.warnings.append(message)
 
-    def run(self, location: StoreLocation, rebuild: bool, verify: bool, began: float) -> SyncReport:
+    def run(self, server: ChromaServer | None, rebuild: bool, verify: bool, began: float) -> SyncReport:
         snapshot = self._committed_snapshot(rebuild)
         committed = {e.id: e for e in snapshot.entries} if snapshot else {}
         added = [i for i in self.articles if i not in committed]
@@ -135,20 +145,23 @@ class _Sync:
             return SyncReport(unchanged=unchanged, seconds=time.perf_counter() - began, version=snapshot.version)
 
         self.progress(SyncProgress(SyncPhase.SCANNING, articles_total=len(self.articles)))
-        store = self._open_store(location)
+        if server is None:
+            self.folder.remove_embedded_chroma()  # an earlier version's copy of the snapshot's chunk vectors
+        store = self._open_store(server) if server is not None else None
         try:
-            repaired = self._reconcile(store, snapshot, pending, set(added) | set(changed) | set(removed))
+            repaired, re_embedded = (
+                self._reconcile(store, snapshot, pending, set(added) | set(changed) | set(removed))
+                if store is not None
+                else (set(), 0)
+            )
             work = sorted(added + changed)
-            if not (work or removed or relex or snapshot is None):  # the snapshot stands; the store matches it now
-                if repaired or store.marker() != snapshot.version:
+            if not (work or removed or relex or snapshot is None):  # the snapshot stands; the server matches it now
+                if store is not None and (repaired or store.marker() != snapshot.version):
                     store.set_marker(snapshot.version)
                 self.folder.clear_pending()
-                return self._report(added, changed, removed, unchanged, repaired, 0, began, snapshot.version)
+                return self._report(added, changed, removed, unchanged, repaired, re_embedded, began, snapshot.version)
             self.folder.set_pending(pending | set(work) | set(removed) | set(repaired))
             faults.checkpoint("journaled")
-            if removed or changed:
-                store.delete_articles(removed + changed)
-            faults.checkpoint("deleted")
             fresh, embedded = self._embed_and_store(work, store)
             if relex:  # a new tokenizer: re-derive every kept article's tokens, keep its vectors
                 fresh += [self._rederive(snapshot, i) for i in unchanged]
@@ -162,15 +175,19 @@ class _Sync:
                 self.folder.snapshots, version, self.signature, self.embedder.dimension, snapshot, keep, fresh
             )
             faults.checkpoint("snapshot-written")
-            store.set_marker(version)
-            faults.checkpoint("marked")
             self.folder.switch(version)
             faults.checkpoint("switched")
+            if store is not None:  # the old snapshot's rows, now that no new reader opens it
+                kept = {c.id for n in fresh for c in n.records.chunks}
+                store.delete_ids(sorted(_chunk_ids_of(snapshot, removed + changed) - kept))
+                faults.checkpoint("deleted")
+                store.set_marker(version)
+                faults.checkpoint("marked")
             self.folder.clear_pending()
         finally:
             _close(store)
         self.progress(SyncProgress(SyncPhase.DONE, articles_total=len(self.articles)))
-        return self._report(added, changed, removed, unchanged, repaired, embedded, began, version)
+        return self._report(added, changed, removed, unchanged, repaired, embedded + re_embedded, began, version)
 
     def _report(self, added, changed, removed, unchanged, repaired, embedded, began, version) -> SyncReport:
         return SyncReport(
@@ -197,58 +214,62 @@ class _Sync:
         if snapshot is not None and rebuild:  # the old snapshot answers until the new one is committed
             snapshot, self.rebuilt = None, True
         elif snapshot is not None and any(
-            snapshot.signature.get(k) != self.signature[k] for k in ("embedding_model", "dimension", "chunking")
+            snapshot.signature.get(k, SNAPSHOT if k == CHUNK_STORE else None) != self.signature[k]
+            for k in REBUILT_WHEN_CHANGED
         ):
-            self.warn("Index was built with another model or chunking: rebuilding it from the articles")
+            self.warn("Index was built with another model, chunking or vector store: rebuilding it from the articles")
             self.folder.remove_snapshots()  # its vectors do not fit this model's questions
             snapshot, self.rebuilt = None, True
         return snapshot
 
-    def _open_store(self, location: StoreLocation) -> Store:
-        """The vector store; an embedded one too damaged to open is rebuilt (from the snapshot)."""
-        try:
-            store = location.open(self.signature)
-            store.count()
-            return store
-        except Exception as exc:  # chromadb raises InternalError and others for a damaged file
-            if location.url:
-                raise  # a server we cannot reach: never delete anything
-            self.warn(f"The vector store at {location.path} is damaged ({exc}); rebuilding it")
-            location.discard()
-            return location.open(self.signature)
+    def _open_store(self, server: ChromaServer) -> Store:
+        """The server's collection; a server we cannot reach is an error (nothing is deleted)."""
+        store = server.open(self.signature)
+        store.count()
+        return store
 
-    def _reconcile(self, store: Store, snapshot: Snapshot | None, pending: set[str], touched: set[str]) -> set[str]:
-        """Make the store hold exactly the committed snapshot's chunks (except for articles this
-        sync rewrites anyway); return the articles that needed it: an interrupted sync's leftovers."""
+    def _reconcile(
+        self, store: Store, snapshot: Snapshot | None, pending: set[str], touched: set[str]
+    ) -> tuple[set[str], int]:
+        """Make the server hold exactly the committed snapshot's chunks (except for articles this
+        sync rewrites anyway): rows of no committed chunk are deleted, missing ones embedded again.
+        Returns the articles that needed it (an interrupted sync's, or all of them for a server
+        restarted empty) and the number of texts embedded."""
         if snapshot is None:
             if store.count():
                 store.reset()
-            return set()
+            return set(), 0
         if not store.signature_matches():
             store.reset()
         elif not pending and store.marker() == snapshot.version and store.count() == snapshot.manifest["chunks"]:
-            return set()
+            return set(), 0
         held = store.ids_by_article()
-        chunks = None
+        extra: set[str] = set()
+        missing: set[str] = set()
         repaired = set()
         for article_id in sorted(set(held) | set(snapshot.by_id)):
             entry = snapshot.by_id.get(article_id)
             expected = set(snapshot.chunk_ids[entry.chunk_rows[0] : entry.chunk_rows[1]]) if entry else set()
-            if held.get(article_id, set()) == expected:
+            have = held.get(article_id, set())
+            if have == expected:
                 continue
             repaired.add(article_id)
-            store.delete_articles([article_id])
-            if entry is not None and article_id not in touched:
-                chunks = chunks if chunks is not None else snapshot.chunks()
-                a, b = entry.chunk_rows
-                store.upsert(chunks[a:b], np.asarray(snapshot.chunk_vectors[a:b]))
+            extra |= have - expected
+            if article_id not in touched:
+                missing |= expected - have
+        store.delete_ids(sorted(extra))
+        if missing:
+            chunks = [c for c in snapshot.chunks() if c.id in missing]
+            for i in range(0, len(chunks), EMBED_GROUP):
+                group = chunks[i : i + EMBED_GROUP]
+                store.upsert(group, self.embedder.encode([c.text for c in group]))
         if repaired:
-            log.info("Repaired %d article(s) a failed or interrupted sync had left incomplete", len(repaired))
-        return repaired
+            log.info("Repaired %d article(s) the Chroma server held incompletely", len(repaired))
+        return repaired, len(missing)
 
-    def _embed_and_store(self, work: list[str], store: Store) -> tuple[list[NewArticle], int]:
+    def _embed_and_store(self, work: list[str], store: Store | None) -> tuple[list[NewArticle], int]:
         """Records and vectors of the articles in `work` (vectors from an interrupted sync's parts
-        when present), their chunks written to the store as each group is embedded."""
+        when present), their chunks written to the server (if any) as each group is embedded."""
         records = [derive_records(self.articles[i], self.chunk_size, self.chunk_overlap) for i in work]
         vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for r in records:
@@ -282,17 +303,28 @@ class _Sync:
         return fresh, total
 
     @staticmethod
-    def _store_article(r: ArticleRecords, chunk_vectors, sentence_vectors, store: Store) -> NewArticle:
+    def _store_article(r: ArticleRecords, chunk_vectors, sentence_vectors, store: Store | None) -> NewArticle:
+        if store is None:
+            return NewArticle(r, chunk_vectors, sentence_vectors)
         store.upsert(r.chunks, chunk_vectors)
-        return NewArticle(r, chunk_vectors, sentence_vectors)
+        return NewArticle(r, None, sentence_vectors)
 
     def _rederive(self, snapshot: Snapshot, article_id: str) -> NewArticle:
         entry = snapshot.by_id[article_id]
         records = derive_records(self.articles[article_id], self.chunk_size, self.chunk_overlap)
         (ca, cb), (sa, sb) = entry.chunk_rows, entry.sentence_rows
-        return NewArticle(
-            records, np.asarray(snapshot.chunk_vectors[ca:cb]), np.asarray(snapshot._array("sentence_vectors")[sa:sb])
-        )
+        chunk_vectors = np.asarray(snapshot.chunk_vectors[ca:cb]) if snapshot.holds_chunk_vectors else None
+        return NewArticle(records, chunk_vectors, np.asarray(snapshot._array("sentence_vectors")[sa:sb]))
+
+
+def _chunk_ids_of(snapshot: Snapshot | None, article_ids: list[str]) -> set[str]:
+    """The chunk ids `snapshot` holds for these articles."""
+    ids: set[str] = set()
+    for article_id in article_ids:
+        entry = snapshot.by_id.get(article_id) if snapshot is not None else None
+        if entry is not None:
+            ids.update(snapshot.chunk_ids[entry.chunk_rows[0] : entry.chunk_rows[1]])
+    return ids
 
 
 def _groups(records: list[ArticleRecords], size: int):
@@ -336,12 +368,10 @@ def _probe_chunks(text: str):
     return split_into_chunks(Article(id="probe", title="Probe", text=text * 20), 200, 40)
 
 
-def _close(store) -> None:
-    """Release the store's client now: the next sync opens a fresh one and so reads what other
-    processes wrote (an embedded Chroma client never sees another process's writes)."""
-    close = getattr(store, "close", None)
-    if close is not None:
-        close()
+def _close(store: Store | None) -> None:
+    """Release the server's client now (the next sync opens its own)."""
+    if store is not None:
+        store.close()
 
 
 def progress_bar(file=None) -> ProgressCallback:

@@ -2,10 +2,10 @@
 
     <index>/CURRENT          the committed snapshot version (replaced atomically: the commit point)
     <index>/snapshots/vN/    immutable snapshots (index/snapshot.py)
-    <index>/chroma/          the embedded Chroma store of chunk vectors (not used with a server)
     <index>/pending.json     the articles an unfinished sync was writing (redone by the next one)
     <index>/parts/           vectors embedded by an unfinished sync, so a crash loses no embedding
     <index>/index.lock       one writer at a time (`filelock`); readers never take it
+    <index>/identity         names the index's collection on a Chroma server (index/store.py)
 
 Readers open the version CURRENT names and never see a half-written one. Deciding what to write is
 `index/build.py`'s job.
@@ -43,9 +43,10 @@ class IndexFolder:
     def snapshots(self) -> Path:
         return self.path / "snapshots"
 
-    @property
-    def chroma_path(self) -> Path:
-        return self.path / "chroma"
+    def remove_embedded_chroma(self) -> None:
+        """Delete the embedded Chroma store earlier versions kept beside the snapshot (a second copy
+        of its chunk vectors, never read)."""
+        shutil.rmtree(self.path / "chroma", ignore_errors=True)
 
     def exists(self) -> bool:
         return (self.path / "CURRENT").exists()

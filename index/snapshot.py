@@ -2,8 +2,9 @@
 
 Articles (text, title, date, format, pages), chunks and sentences (offsets, pages, unit vectors as
 memory-mapped float32 `.npy`), search tokens, BM25 (`bm25s`, memory-mapped), token document
-frequencies for IDF, and the spelling vocabulary. It is computed at index time and loaded, never
-recomputed, at start-up. Reading is `Snapshot.open`; `index/snapshot_write.py` builds the next
+frequencies for IDF, and the spelling vocabulary. The chunk vectors are here only when no Chroma
+server holds them (`holds_chunk_vectors`; index/store.py): one store of record for them either way.
+It is computed at index time and loaded, never recomputed, at start-up. Reading is `Snapshot.open`; `index/snapshot_write.py` builds the next
 version from the previous one plus the changed articles only; `index/folder.py` switches versions
 atomically.
 """
@@ -21,6 +22,8 @@ from index.types import Chunk, SentenceTable
 from knowledge.types import Article
 
 FORMAT = 3  # 2: sentence contexts in the tokens and vectors, acronyms per article; 3: and what they point back to
+CHUNK_STORE = "chunk_store"  # the signature's key for where the chunk vectors live: SNAPSHOT or SERVER
+SNAPSHOT, SERVER = "snapshot", "chroma-server"
 
 
 class SnapshotError(RuntimeError):
@@ -68,6 +71,12 @@ class Snapshot:
         ]
         self.by_id = {e.id: e for e in self.entries}
 
+    @property
+    def holds_chunk_vectors(self) -> bool:
+        """False when a Chroma server holds this index's chunk vectors (a snapshot written before
+        the signature named the store held them)."""
+        return self.signature.get(CHUNK_STORE, SNAPSHOT) == SNAPSHOT
+
     @classmethod
     def open(cls, path: str | Path) -> Snapshot:
         """Open a snapshot folder, mapping or reading every file now (so a writer may delete the
@@ -89,6 +98,8 @@ class Snapshot:
         n_chunks, n_sentences = self.manifest["chunks"], self.manifest["sentences"]
         rows = {name: n_chunks if name.startswith("chunk") else n_sentences for name in ARRAYS}
         rows |= {"chunk_token_ptr": n_chunks + 1, "sentence_token_ptr": n_sentences + 1}
+        if not self.holds_chunk_vectors:
+            del rows["chunk_vectors"]
         for name, expected in rows.items():  # every array is there, with the rows promised
             if len(self._array(name)) != expected:
                 raise SnapshotError(f"{self.path / name}.npy holds {len(self._array(name))} rows, expected {expected}")
@@ -150,6 +161,9 @@ class Snapshot:
     # --- chunks and sentences -------------------------------------------------------------------
     @property
     def chunk_vectors(self) -> np.ndarray:
+        """The chunks' unit vectors, one row per chunk (SnapshotError when a Chroma server holds them)."""
+        if not self.holds_chunk_vectors:
+            raise SnapshotError(f"{self.path} holds no chunk vectors: its Chroma server does")
         return self._array("chunk_vectors")
 
     @cached_property
@@ -239,7 +253,7 @@ class Snapshot:
                 found.setdefault(acronym, name)
         return found
 
-    # --- dense search over chunk vectors ------------------------------------------------------
+    # --- dense search over chunk vectors (the `DenseSearch` of an index without a server) ------
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The `k` chunks nearest a unit vector, exactly: (chunk id, cosine similarity), best first."""
         vectors = self.chunk_vectors

@@ -26,15 +26,16 @@ from index import faults
 from index.bm25_index import write_bm25
 from index.carry_over import write_json_strings, write_rows
 from index.records import ArticleRecords, most_common_spellings, spelling_counts
-from index.snapshot import ARRAYS, FORMAT, Snapshot
+from index.snapshot import ARRAYS, CHUNK_STORE, FORMAT, SNAPSHOT, Snapshot
 
 
 @dataclass(frozen=True)
 class NewArticle:
-    """An article to put into the next snapshot: its records and their unit vectors."""
+    """An article to put into the next snapshot: its records and their unit vectors (the chunks'
+    are None when a Chroma server holds them)."""
 
     records: ArticleRecords
-    chunk_vectors: np.ndarray
+    chunk_vectors: np.ndarray | None
     sentence_vectors: np.ndarray
 
 
@@ -140,7 +141,8 @@ def _write(folder, version, signature, dimension, previous, keep, new) -> Path:
         sentence_counts.append(sentence_count)
         entries.append(entry)
 
-    for name, new_rows in _ROWS.items():
+    rows = {k: v for k, v in _ROWS.items() if k != "chunk_vectors" or signature.get(CHUNK_STORE, SNAPSHOT) == SNAPSHOT}
+    for name, new_rows in rows.items():
         dtype, empty = ARRAYS[name]
         tail = empty(dimension)[1:]
         blocks = [
@@ -151,7 +153,7 @@ def _write(folder, version, signature, dimension, previous, keep, new) -> Path:
         ]
         write_rows(temporary / f"{name}.npy", dtype, tail, blocks, previous._array(name) if previous else None)
     with ThreadPoolExecutor(max_workers=1) as background:  # the disk writes the rows while we work on
-        rows_synced = background.submit(_fsync_files, [temporary / f"{name}.npy" for name in _ROWS])
+        rows_synced = background.submit(_fsync_files, [temporary / f"{name}.npy" for name in rows])
         _save(temporary / "chunk_rows.npy", _chunk_rows(previous, parts))
         positions = np.arange(len(entries), dtype=np.int32)
         _save(temporary / "chunk_article.npy", np.repeat(positions, chunk_counts))

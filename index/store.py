@@ -1,40 +1,47 @@
-"""The vector store of record: every chunk with its embedding in a Chroma collection (cosine space),
-embedded on disk (`chromadb.PersistentClient`) or on a Chroma server (`chromadb.HttpClient`).
+"""Where an index's chunk vectors live, and dense chunk search over them (the `DenseSearch` Protocol).
 
-Embeddings are always supplied by us: no Chroma default embedding function ever runs. The collection
-records the model and chunking it was built with, and the snapshot version its rows belong to (the
-consistency marker an app process checks against the snapshot it reads). Every read is paged, so no
-call hits SQLite's variable limit however large the collection. Deciding *what* to write is
-`index/build.py`'s job; answers read the snapshot (index/snapshot.py) and, with a server, its queries.
+One store of record per mode. By default the snapshot holds them and searches them exactly
+(`Snapshot.search`, index/snapshot.py). With `DSQA_CHROMA_URL` a Chroma server holds them, one
+collection per index folder (`ChromaServer`, `ChromaStore`), and the snapshot holds none. There is
+no embedded Chroma: importing and opening one costs more than a whole start-up (README, "Speed").
+
+A server row's id hashes the chunk's text (index/chunking.py), so a row is right for every snapshot
+that holds its id: a search reads only the ids of the snapshot being answered from
+(`WithinSnapshot`), a sync writes new rows before its switch and deletes old ones after it.
+Embeddings are always supplied by us: no Chroma default embedding function ever runs. Every read
+is paged. Deciding *what* to write is `index/build.py`'s job.
 """
 
 from __future__ import annotations
 
 import base64
-import shutil
+import logging
+from collections.abc import Container
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from index.types import Chunk, SentenceTable
+from index.types import Chunk
 from knowledge.errors import Unavailable
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "NO_DENSE_SEARCH",
+    "ChromaServer",
     "ChromaStore",
     "DenseSearch",
-    "SentenceTable",
     "Store",
-    "StoreLocation",
     "StoreUnavailable",
+    "WithinSnapshot",
     "chroma_client",
 ]
 
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"  # 3: rows hold no documents (the snapshot has the text), old rows deleted after the switch
 MARKER = "snapshot_version"
-PAGE = 5000  # rows per read: far below SQLite's variable limit
+PAGE = 5000  # rows per read or write: far below SQLite's variable limit
 
 
 class DenseSearch(Protocol):
@@ -44,7 +51,7 @@ class DenseSearch(Protocol):
 
 
 class Store(DenseSearch, Protocol):
-    """What the index builder needs from a vector store of chunks."""
+    """What the index builder needs from a Chroma server's chunk collection."""
 
     def signature_matches(self) -> bool: ...
 
@@ -60,26 +67,32 @@ class Store(DenseSearch, Protocol):
 
     def delete_ids(self, ids: list[str]) -> None: ...
 
-    def delete_articles(self, article_ids: list[str]) -> None: ...
-
     def reset(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class StoreUnavailable(Unavailable):
     """The Chroma server did not answer (refused, or silent past the timeout)."""
 
 
-def chroma_client(path: str | Path | None = None, url: str = "", timeout_s: float = 30.0):
-    """A Chroma client: a server's when `url` is set (http(s)://[user:password@]host:port), else the
-    embedded store in `path`. Telemetry is off either way. Every call to a server times out after
-    `timeout_s` (chromadb's own HTTP client waits for ever): a silent server is `StoreUnavailable`."""
+class _NoDenseSearch:
+    """No dense chunk ranking (a server that cannot be reached): BM25 and sentence vectors still rank."""
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        return []
+
+
+NO_DENSE_SEARCH: DenseSearch = _NoDenseSearch()
+
+
+def chroma_client(url: str, timeout_s: float = 30.0):
+    """A Chroma server's client, `url` being http(s)://[user:password@]host:port. Telemetry off.
+    Every call times out after `timeout_s` (chromadb's own HTTP client waits for ever): a silent
+    server is `StoreUnavailable`."""
     import chromadb
     import httpx
 
-    settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=True)
-    if not url:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"DSQA_CHROMA_URL must look like http://127.0.0.1:8000, not {url!r}")
@@ -92,7 +105,11 @@ def chroma_client(path: str | Path | None = None, url: str = "", timeout_s: floa
     try:  # chromadb asks the server while it builds the client, with no timeout: ask first, with one
         httpx.get(f"{base}/api/v2/heartbeat", headers=headers, timeout=timeout_s)
         client = chromadb.HttpClient(
-            host=host, port=port, ssl=parts.scheme == "https", headers=headers, settings=settings
+            host=host,
+            port=port,
+            ssl=parts.scheme == "https",
+            headers=headers,
+            settings=chromadb.Settings(anonymized_telemetry=False),
         )
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         raise StoreUnavailable(_unanswered(base, timeout_s, exc)) from None
@@ -108,10 +125,10 @@ def _unanswered(base: str, timeout_s: float, exc: Exception) -> str:
 
 
 class ChromaStore:
-    """The chunk collection behind the `Store` protocol. `ChromaStore(client, "chunks", {...})`.
+    """One index's chunk collection on a Chroma server, behind the `Store` protocol.
 
     `signature` (model name, dimension, chunking) is stored on the collection and compared on open;
-    `create=False` attaches to an existing collection (an app process reading a server's)."""
+    `create=False` attaches to an existing collection (an answering process)."""
 
     def __init__(self, client, name: str, signature: dict[str, str | int], create: bool = True):
         self._client = client
@@ -121,7 +138,6 @@ class ChromaStore:
             self._open_collection()
         else:  # a reader: the collection must exist already
             self._chunks = client.get_collection(name, embedding_function=None)
-            self._count = None
 
     def _open_collection(self) -> None:
         self._chunks = self._client.get_or_create_collection(
@@ -130,7 +146,6 @@ class ChromaStore:
             configuration={"hnsw": {"space": "cosine"}},
             metadata=dict(self.signature),
         )
-        self._count: int | None = None
 
     def signature_matches(self) -> bool:
         """True when the collection was built with this store's model and chunking."""
@@ -138,12 +153,10 @@ class ChromaStore:
         return all(stored.get(k) == v for k, v in self.signature.items())
 
     def count(self) -> int:
-        if self._count is None:
-            self._count = self._chunks.count()
-        return self._count
+        return self._chunks.count()
 
     def marker(self) -> int | None:
-        """The snapshot version the collection's rows were last committed for."""
+        """The snapshot version whose chunks the collection held exactly, when last checked."""
         self._chunks = self._client.get_collection(self.name, embedding_function=None)  # fresh metadata
         value = (self._chunks.metadata or {}).get(MARKER)
         return int(value) if value is not None else None
@@ -172,38 +185,28 @@ class ChromaStore:
             offset += PAGE
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Write chunks with their vectors (replacing rows with the same ids)."""
-        self._count = None
+        """Write chunks' vectors (replacing rows with the same ids). Only the article id goes with
+        them: the text and offsets are the snapshot's."""
         batch = min(self._client.get_max_batch_size(), PAGE)
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
             self._chunks.upsert(
                 ids=[c.id for c in part],
-                documents=[c.text for c in part],
                 embeddings=np.asarray(vectors[i : i + batch], dtype=np.float32),
-                metadatas=[_chunk_metadata(c) for c in part],
+                metadatas=[{"article_id": c.article_id} for c in part],
             )
 
     def delete_ids(self, ids: list[str]) -> None:
-        self._count = None
         for i in range(0, len(ids), PAGE):
             self._chunks.delete(ids=list(ids[i : i + PAGE]))
 
-    def delete_articles(self, article_ids: list[str]) -> None:
-        """Remove every chunk of these articles, whatever ids they have."""
-        self._count = None
-        for article_id in article_ids:
-            self._chunks.delete(where={"article_id": article_id})
-
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Nearest chunks to a unit vector: (chunk id, cosine similarity), best first. Asks for ids
-        and distances only (the chunks' text is in the snapshot)."""
-        if k <= 0 or self.count() == 0:
+        """Nearest rows to a unit vector, whatever snapshot they belong to: (chunk id, cosine
+        similarity), best first. Answers go through `WithinSnapshot`."""
+        if k <= 0:
             return []
         found = self._chunks.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, self.count()),
-            include=["distances"],
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, include=["distances"]
         )
         return [
             (chunk_id, 1.0 - distance)
@@ -219,42 +222,45 @@ class ChromaStore:
 
 
 @dataclass(frozen=True)
-class StoreLocation:
-    """Where an index's chunk collection lives: embedded in `path`, or on the server at `url`.
+class WithinSnapshot:
+    """A server's search restricted to one snapshot's chunk ids: rows a sync has written but not yet
+    committed, or not yet deleted, are never returned. A server gone since start-up gives no hits
+    (and a warning): BM25 and the sentence vectors still rank. `WithinSnapshot(store, snapshot.chunk_position)`."""
 
-    A server holds one collection per index folder, named after the folder's identity."""
+    store: ChromaStore
+    ids: Container[str]
 
-    path: Path
-    url: str = ""
-    identity: str = ""
-    timeout_s: float = 30.0  # per call to a server
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        asked = k
+        while True:
+            try:
+                found = self.store.search(vector, asked)
+            except Exception as exc:  # chromadb raises several kinds for a lost connection
+                log.warning("Chroma server unusable (%s): answering without dense chunk search", exc)
+                return []
+            kept = [(chunk_id, score) for chunk_id, score in found if chunk_id in self.ids]
+            if len(kept) >= k or len(found) < asked:  # enough, or the collection is exhausted
+                return kept[:k]
+            asked *= 4  # a sync in progress holds rows of another snapshot: look further
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    """The Chroma server an index keeps its chunk vectors on: one collection per index folder, named
+    after the folder's identity. `ChromaServer("http://127.0.0.1:8000", folder.identity())`."""
+
+    url: str
+    identity: str
+    timeout_s: float = 30.0  # per call
 
     @property
     def collection(self) -> str:
-        return f"dsqa-{self.identity}" if self.url else "chunks"
+        return f"dsqa-{self.identity}"
 
     def open(self, signature: dict) -> ChromaStore:
-        return ChromaStore(chroma_client(self.path, self.url, self.timeout_s), self.collection, signature)
+        """The collection for writing (created when absent)."""
+        return ChromaStore(chroma_client(self.url, self.timeout_s), self.collection, signature)
 
-    def discard(self) -> None:
-        """Delete an embedded store's files (never a server's), and forget the client chromadb
-        keeps for that path: after a failed open it is half-built and would fail every reopen."""
-        if self.url:
-            return
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        with SharedSystemClient._refcount_lock:
-            SharedSystemClient._identifier_to_system.pop(str(self.path), None)
-            SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _chunk_metadata(chunk: Chunk) -> dict:
-    return {
-        "article_id": chunk.article_id,
-        "title": chunk.title,
-        "start": chunk.start,
-        "end": chunk.end,
-        "article_hash": chunk.article_hash,
-        "date": chunk.date,
-    }
+    def reader(self) -> ChromaStore:
+        """The collection for answering (it must exist)."""
+        return ChromaStore(chroma_client(self.url, self.timeout_s), self.collection, {}, create=False)

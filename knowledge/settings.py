@@ -156,7 +156,7 @@ class Settings:
     max_question_chars: PositiveInt = _describe(2000, "Longer questions are truncated, with a note.")
     batch_size: PositiveInt = _describe(64, "Sentences per embedding batch when indexing.")
     chroma_url: str = _describe(
-        "", "A Chroma server (http://127.0.0.1:8000) to hold the vectors instead of the embedded store."
+        "", "A Chroma server (http://127.0.0.1:8000) to hold the chunk vectors instead of the index's snapshot."
     )
     store_timeout_s: PositiveNumber = _describe(
         30.0, "Seconds a call to the Chroma server may take before it counts as not answering."

@@ -43,7 +43,7 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def shipped_bot(tmp_path_factory, embedder):
-    """A real Bot over the shipped article, with a real Chroma index in a temp folder."""
+    """A real Bot over the shipped article, with a real index in a temp folder."""
     from bot import Bot
 
     settings = Settings(

@@ -1,4 +1,4 @@
-"""The eval gate: the real suite, asked of the real bot (bundled model, Chroma in a temp dir), must
+"""The eval gate: the real suite, asked of the real bot (bundled model, an index in a temp dir), must
 meet every threshold in `evals/thresholds.toml`; every case folder (`evals/cases/<folder>/`: the
 counterfactual twin, Chinese and French) must meet its own `thresholds.toml`, and the twin must score
 within 3 points of the original on the same cases. Plus the `dsqa eval` command's files and exit codes.

@@ -6,7 +6,6 @@ import hashlib
 
 from index.build import sync_index
 from index.folder import IndexFolder
-from index.store import StoreLocation
 from knowledge import load_articles
 
 ARTICLES = {
@@ -39,17 +38,19 @@ def write_articles(folder, articles=None):
 
 
 class Index:
-    """An index folder in tmp_path with an embedded store: `index.sync(knowledge)`."""
+    """An index folder in tmp_path, its chunk vectors in its snapshot or on `server` (a
+    `ChromaServer`): `index.sync(knowledge)`."""
 
-    def __init__(self, path, embedder):
+    def __init__(self, path, embedder, server=None):
         self.folder = IndexFolder(path)
-        self.location = StoreLocation(self.folder.chroma_path)
+        self.server = server
         self.embedder = embedder
 
     def sync(self, knowledge, **options):
-        return sync_index(load_articles(knowledge), self.folder, self.location, self.embedder, **options)
+        return sync_index(load_articles(knowledge), self.folder, self.embedder, server=self.server, **options)
 
     def store(self):
+        """The server's collection (a `ChromaStore`)."""
         from index.build import index_signature
 
-        return self.location.open(index_signature(self.embedder, 700, 150))
+        return self.server.open(index_signature(self.embedder, 700, 150, server=True))

@@ -1,4 +1,5 @@
-"""index/build.py with a real index folder, real Chroma and the real model: incremental, exact syncs."""
+"""index/build.py with a real index folder and the real model: incremental, exact syncs (the chunk
+vectors in the snapshot; tests/index/test_server.py has them on a Chroma server)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,7 @@ from sample_index import MORE, Index, file_digests, write_articles
 from index.build import index_signature
 from index.folder import IndexFolder
 from index.records import derive_records
-from index.store import StoreLocation
 from knowledge import load_articles
-
-
-def _store_ids(index) -> set[str]:
-    store = index.store()
-    try:
-        return {i for ids in store.ids_by_article().values() for i in ids}
-    finally:
-        store.close()
 
 
 def test_add_change_delete_and_noop(knowledge, index):
@@ -48,7 +40,8 @@ def test_add_change_delete_and_noop(knowledge, index):
     assert table.vectors.shape == (len(table.ids), index.embedder.dimension)
     texts = snapshot.article_texts()
     assert all(texts[a][s:e] == t for a, (s, e), t in zip(table.article_ids, table.spans, table.texts, strict=True))
-    assert _store_ids(index) == set(snapshot.chunk_ids)  # the store holds exactly the snapshot's chunks
+    assert snapshot.holds_chunk_vectors and snapshot.chunk_vectors.shape == (len(chunks), index.embedder.dimension)
+    assert sorted(p.name for p in index.folder.path.iterdir() if p.is_dir()) == ["snapshots"]  # no second store
 
 
 def test_incremental_sync_equals_a_clean_build(tmp_path, knowledge, embedder):
@@ -113,26 +106,27 @@ def test_index_built_with_another_model_is_rebuilt_not_misread(tmp_path, knowled
     assert other.folder.snapshot().signature["embedding_model"] == "some-other-model"
 
 
-def test_chroma_never_gets_a_default_embedding_function(knowledge, index):
+def test_an_earlier_versions_embedded_chroma_is_deleted_by_the_next_sync(knowledge, index):
+    """Earlier versions kept a write-only copy of the chunk vectors in <index>/chroma: it goes."""
     index.sync(knowledge)
-    store = index.store()
-    assert store._chunks.configuration.get("embedding_function") is None
-    assert store._chunks.configuration["hnsw"]["space"] == "cosine"
-    store.close()
+    leftover = index.folder.path / "chroma"
+    leftover.mkdir()
+    (leftover / "chroma.sqlite3").write_bytes(b"an old store")
+    report = index.sync(knowledge)
+    assert report.embedded == 0 and report.version == 1 and not leftover.exists()
 
 
 def test_signature_names_model_chunking_and_tokenizer(embedder):
     signature = index_signature(embedder, 700, 150)
     assert signature["embedding_model"] == embedder.name and signature["chunking"].startswith("700/150/")
     assert signature["lexical"] and signature != index_signature(embedder, 500, 100)
+    assert signature["chunk_store"] == "snapshot" != index_signature(embedder, 700, 150, server=True)["chunk_store"]
 
 
 def test_empty_folder_gives_an_empty_snapshot(tmp_path, index):
     from index.build import sync_index
 
-    report = sync_index(
-        [], IndexFolder(tmp_path / "index"), StoreLocation(tmp_path / "index" / "chroma"), index.embedder
-    )
+    report = sync_index([], IndexFolder(tmp_path / "index"), index.embedder)
     snapshot = index.folder.snapshot()
     assert report.version == 1 and snapshot.chunks() == [] and snapshot.search(np.ones(384), 3) == []
 

@@ -1,5 +1,5 @@
 """An index of more than 33,000 chunks (past SQLite's variable limit, where whole-collection reads
-failed) opens, syncs and answers: every Chroma read is paged and start-up reads the snapshot only.
+failed) on a real Chroma server opens, syncs and answers: every read of the collection is paged.
 
 The vectors come from a deterministic hashing embedder: this test is about sizes and paging, and
 embedding 68,000 texts with the real model would take many minutes on two cores."""
@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from bot import Bot
+from evals.chroma_server import start_chroma_server
 from index.build import index_signature, sync_index
 from index.folder import IndexFolder
-from index.store import PAGE, StoreLocation
+from index.store import PAGE, ChromaServer
 from knowledge import load_articles
 from knowledge.settings import Settings
 
@@ -58,29 +59,36 @@ def test_a_collection_past_the_sqlite_variable_limit_opens_syncs_and_answers(tmp
     )
     embedder = HashingEmbedder()
     folder = IndexFolder(index_dir)
-    location = StoreLocation(folder.chroma_path)
-    report = sync_index(load_articles(knowledge), folder, location, embedder, chunk_size=90, chunk_overlap=0)
-    snapshot = folder.snapshot()
-    assert snapshot.manifest["chunks"] > 33_000 and report.version == 1
+    process, url = start_chroma_server(tmp_path / "chroma")
+    try:
+        server = ChromaServer(url, folder.identity())
+        options = {"chunk_size": 90, "chunk_overlap": 0, "server": server}
+        report = sync_index(load_articles(knowledge), folder, embedder, **options)
+        snapshot = folder.snapshot()
+        assert snapshot.manifest["chunks"] > 33_000 and report.version == 1
 
-    store = location.open(index_signature(embedder, 90, 0))
-    held = store.ids_by_article()  # a paged read of every id
-    assert store.count() == snapshot.manifest["chunks"] > 6 * PAGE
-    assert {i for ids in held.values() for i in ids} == set(snapshot.chunk_ids)
-    store.close()
+        store = server.open(index_signature(embedder, 90, 0, server=True))
+        held = store.ids_by_article()  # a paged read of every id
+        assert store.count() == snapshot.manifest["chunks"] > 6 * PAGE
+        assert {i for ids in held.values() for i in ids} == set(snapshot.chunk_ids)
+        store.close()
 
-    (knowledge / "station-007.txt").unlink()  # a sync that deletes, and checks the store (verify)
-    again = sync_index(load_articles(knowledge), folder, location, embedder, chunk_size=90, chunk_overlap=0)
-    assert again.removed == ["station-007"] and again.embedded == 0 and again.version == 2
+        (knowledge / "station-007.txt").unlink()  # a sync that deletes, and checks the server (verify)
+        again = sync_index(load_articles(knowledge), folder, embedder, **options)
+        assert again.removed == ["station-007"] and again.embedded == 0 and again.version == 2
 
-    settings = Settings(
-        reader="extractive",
-        knowledge_dir=knowledge,
-        index_dir=index_dir,
-        chunk_size=90,
-        chunk_overlap=0,
-        progress=False,
-    )
-    answer = Bot(settings=settings, embedder=embedder).ask("Where was the magnetometer of the Kestrel probe built?")
-    assert not answer.abstained and "Quito" in answer.text
-    assert answer.citations[0].article_id == "station-042"
+        settings = Settings(
+            reader="extractive",
+            knowledge_dir=knowledge,
+            index_dir=index_dir,
+            chunk_size=90,
+            chunk_overlap=0,
+            chroma_url=url,
+            progress=False,
+        )
+        answer = Bot(settings=settings, embedder=embedder).ask("Where was the magnetometer of the Kestrel probe built?")
+        assert not answer.abstained and "Quito" in answer.text
+        assert answer.citations[0].article_id == "station-042"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,6 +1,6 @@
 """Fixtures for the web chat tests: a socket guard, one real Bot, the app in-process, and `dsqa serve`.
 
-The Bot is the real one (bundled model, real Chroma in a temp dir) over the bundled articles plus one
+The Bot is the real one (bundled model, a real index in a temp dir) over the bundled articles plus one
 hostile article whose title and text hold `<script>` and `onerror=`. The in-process app (client and
 service tests, which look at per-session state) and the `dsqa serve` subprocess (browser tests: the
 command people run) are each started once per session.
