@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from bot.condense import StandaloneRewriter
 from bot.llm_reader import LLMSpanReader
-from bot.pipeline import AnswerPath, Decided, OpenedIndex, Pending
+from bot.pipeline import AnswerPath, Asked, Decided, OpenedIndex
 from bot.stages import Turn
 from bot.types import Answer
 
@@ -77,7 +77,7 @@ def refine(
         language = path.languages.identify(extractive.question)
         standalone = reading.rewriter.rewrite(extractive.question, turns, language)
         if standalone is not None and standalone != extractive.query:
-            answer, decided = path.answer_in_full(Pending(standalone, [], index))
+            answer, decided = path.answer_in_full(Asked(standalone, [], index))
             answer = replace(answer, question=extractive.question, notes=extractive.notes + answer.notes)
     if decided is not None:
         answer, _ = path.read_closely(answer, decided, reading.reader)

@@ -22,7 +22,7 @@ from bot.policy import Policy
 from bot.rank import MODELS_DIR, LinearModel
 from bot.read import Reading
 from bot.retrieve import SearchIndex
-from bot.stages import AnswerType, QuestionAnalysis
+from bot.stages import AnswerType, Intent, QuestionAnalysis, Rewrite
 from bot.types import AbstainReason, Answer, Citation, RetrievedChunk
 from index.lexical import tokenize
 
@@ -132,6 +132,16 @@ class AnswerComposer:
             policy.after_reading,
         )
 
+    def before_search(self, analysis: QuestionAnalysis, rewrite: Rewrite) -> Verdict | None:
+        """The declines that understanding alone decides, before anything is searched: an instruction
+        ("write me a poem"), or a question whose pronoun points at nothing ("When did it launch?" in a
+        new chat). None: search, read and `decide`."""
+        if analysis.intent is Intent.INSTRUCTION:
+            return Verdict(0.0, None, AbstainReason.INSTRUCTION)
+        if rewrite.unresolved and analysis.intent is Intent.QUESTION:
+            return Verdict(0.0, None, AbstainReason.UNCLEAR)
+        return None
+
     def decide(
         self,
         readings: list[Reading],
@@ -217,6 +227,14 @@ class AnswerComposer:
             short_answer=short,
             confidence=verdict.confidence,
         )
+
+    def overview(
+        self, rows: list[int], index: SearchIndex, retrieved: list[RetrievedChunk], query: str, question: str
+    ) -> Answer:
+        """An overview ("summarize the article") quotes `rows` of the article it is about: there is nothing
+        to be unsure of once the article is known, so its confidence is 1."""
+        text, citations = cite(rows, index, retrieved)
+        return Answer(text, citations, False, query, retrieved, question=question, confidence=1.0)
 
 
 def overview_rows(article_id: str, index: SearchIndex) -> list[int]:

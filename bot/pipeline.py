@@ -1,7 +1,10 @@
 """The answer path as a LangChain Runnable: understand (spelling, analyze, rewrite) → retrieve (each
 reading of a follow-up probed) → read (the extractive reader) → compose (a cited answer, or a decline
-with its reason). `AnswerPath` holds the stages' models; the index it reads comes with each question
-(`OpenedIndex`), so a question never sees two versions of the index.
+with its reason). Each stage hands the next a frozen result (`Asked` → `Understood` → `Retrieved` →
+`Read` → `Composed`); every answer-or-decline gate is the composer's (`bot/compose.py`), and a
+question it declines on understanding alone skips the search. `AnswerPath` holds the stages'
+models; the index it reads comes with each question (`OpenedIndex`), so a question never sees two
+versions of the index.
 
 Building the index and watching the folder are `bot/service.py`'s job.
 """
@@ -10,10 +13,10 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from bot.analyze import LanguageIdentifier, QuestionAnalyzer, find_names, has_pronoun, load_models, quotes
-from bot.compose import AnswerComposer, Verdict, cite, declined, overview_rows
+from bot.compose import AnswerComposer, Verdict, declined, overview_rows
 from bot.llm_reader import LLMSpanReader, SpanReading, SpanStatus
 from bot.messages import truncated_note
 from bot.policy import Policy
@@ -39,25 +42,57 @@ class OpenedIndex:
     titles: list[str]  # "“Title” (date)" of every article, for declines
 
 
-@dataclass
-class Pending:
-    """An answer in the making, handed from stage to stage of the chain."""
+@dataclass(frozen=True)
+class Asked:
+    """A question as it reaches the answer path: the conversation before it and the index it reads."""
 
     question: str
     history: list[Turn]
     index: OpenedIndex
     deadline: object | None = None  # the LLM part's time budget (`bot.llm.client.Deadline`), when an LLM is used
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    analysis: QuestionAnalysis | None = None
-    rewrite: Rewrite | None = None
-    focus: Focus = field(default_factory=Focus)
-    chosen: Rewrite | None = None  # the reading retrieval was surest of
-    retrieval: Retrieval | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    readings: list[Reading] = field(default_factory=list)
-    answer: Answer | None = None  # set when a stage has already decided (an instruction, an unclear reference)
-    decided: Decided | None = None  # what an answer from a read window was composed from (for the reading model)
+
+
+@dataclass(frozen=True)
+class Understood:
+    """The understand stage's result: the question as answered (cut to the length limit), what it is,
+    its readings in the conversation, and the composer's decline when understanding alone decides."""
+
+    asked: Asked
+    question: str
+    notes: tuple[str, ...]
+    analysis: QuestionAnalysis
+    rewrite: Rewrite
+    focus: Focus
+    early: Verdict | None  # `AnswerComposer.before_search`: an instruction, or a pronoun with nothing to point at
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The retrieve stage's result: the reading retrieval was surest of, its chunks and ranked sentences."""
+
+    understood: Understood
+    chosen: Rewrite
+    retrieval: Retrieval
+    candidates: list[Candidate]
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Read:
+    """The read stage's result: the reader's span (or none) in each candidate's window."""
+
+    retrieved: Retrieved
+    readings: list[Reading]
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The compose stage's result: the answer, and what it was decided from when a window was read."""
+
+    answer: Answer
+    decided: Decided | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +118,10 @@ def open_snapshot(search: SearchIndex, retriever: HybridRetriever, articles, kno
 
 
 class AnswerPath:
-    """The stages and their models, built once per Bot. `path.answer(pending) -> Answer`."""
+    """The stages and their models, built once per Bot. `path.answer(Asked(question, history, index)) -> Answer`."""
 
     def __init__(self, settings, query_encoder, reader=None, llm_client=None):
-        from langchain_core.runnables import RunnableLambda
+        from langchain_core.runnables import RunnableBranch, RunnableLambda
 
         self.settings, self.encoder = settings, query_encoder
         self.known_words = query_encoder.vocabulary()
@@ -102,21 +137,19 @@ class AnswerPath:
         self.reader = PassageReader(reader, null_threshold=policy.reader_null_threshold)
         self.composer = AnswerComposer.bundled(policy)
         self.switch_margin = policy.switch_margin
-        self.chain = (
-            RunnableLambda(self._understand)
-            | RunnableLambda(self._retrieve)
-            | RunnableLambda(self._read)
-            | RunnableLambda(self._compose)
+        searched = RunnableLambda(self._retrieve) | RunnableLambda(self._read) | RunnableLambda(self._compose)
+        self.chain = RunnableLambda(self._understand) | RunnableBranch(
+            (lambda understood: understood.early is not None, RunnableLambda(self._decline_early)), searched
         )
 
-    def answer(self, pending: Pending) -> Answer:
+    def answer(self, asked: Asked) -> Answer:
         """Run the chain on one question."""
-        return self.chain.invoke(pending)
+        return self.chain.invoke(asked).answer
 
-    def answer_in_full(self, pending: Pending) -> tuple[Answer, Decided | None]:
+    def answer_in_full(self, asked: Asked) -> tuple[Answer, Decided | None]:
         """The answer, and what it was composed from when it quotes a read window (else None)."""
-        answer = self.chain.invoke(pending)
-        return answer, pending.decided
+        composed = self.chain.invoke(asked)
+        return composed.answer, composed.decided
 
     def read_closely(self, answer: Answer, decided: Decided, reader: LLMSpanReader) -> tuple[Answer, SpanReading]:
         """Ask the local reading model for the span of the decided window that answers, then decide again
@@ -161,36 +194,40 @@ class AnswerPath:
             return answer
         return replace(refined, question=answer.question, timings=_with_read(answer, found), notes=answer.notes)
 
-    def _understand(self, p: Pending) -> Pending:
+    def _understand(self, asked: Asked) -> Understood:
         began = time.perf_counter()
-        limit = self.settings.max_question_chars
-        if len(p.question) > limit:
-            p.question, p.notes = p.question[:limit], [truncated_note(limit)]
-        previous = [t.content for t in p.history if t.role is Role.USER]
-        language = self.languages.identify(p.question, self.languages.identify(previous[-1]) if previous else "en")
+        question, notes, limit = asked.question, (), self.settings.max_question_chars
+        if len(question) > limit:
+            question, notes = question[:limit], (truncated_note(limit),)
+        previous = [t.content for t in asked.history if t.role is Role.USER]
+        language = self.languages.identify(question, self.languages.identify(previous[-1]) if previous else "en")
         # Spelling is repaired against English words (the model's vocabulary): other languages as typed.
-        text = p.index.spelling.repair(p.question) if language == "en" else p.question
-        p.analysis = self.analyzer.analyze(text, self.encoder.embed_query_vector, language)
-        p.rewrite = self.rewriter.rewrite(p.analysis, p.history, deadline=p.deadline)
-        p.focus = conversation_focus(p.history, p.index.search)
-        if p.analysis.intent is Intent.INSTRUCTION:
-            p.answer = declined(AbstainReason.INSTRUCTION, p.analysis, p.question, p.index.titles)
-        elif p.rewrite.unresolved and p.analysis.intent is Intent.QUESTION:  # "it" in a new chat: ask which
-            word = next(w for w in re.findall(r"\w+", text) if has_pronoun(w, p.analysis.language))
-            p.answer = declined(AbstainReason.UNCLEAR, p.analysis, p.question, p.index.titles, word=word)
-        p.timings["understand"] = _ms(began)
-        return p
+        text = asked.index.spelling.repair(question) if language == "en" else question
+        analysis = self.analyzer.analyze(text, self.encoder.embed_query_vector, language)
+        rewrite = self.rewriter.rewrite(analysis, asked.history, deadline=asked.deadline)
+        focus = conversation_focus(asked.history, asked.index.search)
+        early = self.composer.before_search(analysis, rewrite)
+        return Understood(asked, question, notes, analysis, rewrite, focus, early, {"understand": _ms(began)})
 
-    def _retrieve(self, p: Pending) -> Pending:
+    def _decline_early(self, u: Understood) -> Composed:
+        """The composer's decline before any search: for an unclear question, naming the word that points
+        at nothing ("it")."""
+        began = time.perf_counter()
+        word = ""
+        if u.early.reason is AbstainReason.UNCLEAR:
+            word = next(w for w in re.findall(r"\w+", u.analysis.text) if has_pronoun(w, u.analysis.language))
+        answer = declined(u.early.reason, u.analysis, u.question, u.asked.index.titles, word=word)
+        return Composed(_finished(answer, u.question, u.notes, u.timings, began))
+
+    def _retrieve(self, u: Understood) -> Retrieved:
         """Probe each reading of the question and keep the one retrieval is surest of. In a conversation,
         readings are searched within its article; the question alone is also searched everywhere, and
         wins (a topic switch) only when it is surer by the calibrated switch margin."""
-        if p.answer is not None:
-            return p
         began = time.perf_counter()
-        search, language = p.index.search, p.analysis.language
-        topic = p.focus.article(search)
-        readings = [p.rewrite, *p.rewrite.alternatives]
+        index, language = u.asked.index, u.analysis.language
+        search = index.search
+        topic = u.focus.article(search)
+        readings = [u.rewrite, *u.rewrite.alternatives]
         if topic is None:
             probes = [(r, None) for r in readings]
         else:  # each reading within the conversation's article; one that may stand alone also everywhere
@@ -199,13 +236,13 @@ class AnswerPath:
         for reading, within in probes:
             # A joined reading searches with the question before it, but its sentences are judged against
             # the question as asked: the earlier question's words must not pull back the earlier answer.
-            judge = reading.shown or (p.analysis.text if reading.uses_history else reading.query)
+            judge = reading.shown or (u.analysis.text if reading.uses_history else reading.query)
             judge, query = (
                 search.spelled_out(judge, self.known_words),
                 search.spelled_out(reading.query, self.known_words),
             )
             vector = None if judge == query else self.encoder.embed_query_vector(judge)
-            retrieval = p.index.retriever.retrieve(query, p.focus, within=within, language=language, judged_by=vector)
+            retrieval = index.retriever.retrieve(query, u.focus, within=within, language=language, judged_by=vector)
             candidates = self.ranker.rank(tokenize(judge, language), retrieval, search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
@@ -214,53 +251,59 @@ class AnswerPath:
         chosen = best.get(True)
         if chosen is None or (False in best and best[False][0] > chosen[0] + self.switch_margin):
             chosen = best[False]
-        _, p.chosen, p.retrieval, p.candidates = chosen
-        p.timings["retrieve"] = _ms(began)
-        return p
+        _, reading, retrieval, candidates = chosen
+        return Retrieved(u, reading, retrieval, candidates, {**u.timings, "retrieve": _ms(began)})
 
-    def _read(self, p: Pending) -> Pending:
-        if p.answer is not None or p.analysis.intent is Intent.OVERVIEW:
-            return p
+    def _read(self, r: Retrieved) -> Read:
+        if r.understood.analysis.intent is Intent.OVERVIEW:
+            return Read(r, [], r.timings)
         began = time.perf_counter()
-        question = p.chosen.shown or p.chosen.query
-        p.readings = self.reader.read(question, p.candidates, p.index.search, p.analysis.language)
-        p.timings["read"] = _ms(began)
-        return p
+        question = r.chosen.shown or r.chosen.query
+        readings = self.reader.read(
+            question, r.candidates, r.understood.asked.index.search, r.understood.analysis.language
+        )
+        return Read(r, readings, {**r.timings, "read": _ms(began)})
 
-    def _compose(self, p: Pending) -> Answer:
+    def _compose(self, read: Read) -> Composed:
         began = time.perf_counter()
-        answer = p.answer or self._decide(p)
-        timings = {**p.timings, "compose": _ms(began)}
-        timings["total"] = round(sum(timings.values()), 3)
-        return replace(answer, question=p.question, timings=timings, notes=p.notes + answer.notes)
+        answer, decided = self._decide(read)
+        u = read.retrieved.understood
+        return Composed(_finished(answer, u.question, u.notes, read.timings, began), decided)
 
-    def _decide(self, p: Pending) -> Answer:
-        search = p.index.search
-        shown = p.chosen.shown or (p.analysis.text if p.chosen.query == p.analysis.text else p.question)
-        retrieved = [retrieved_chunk(search, i, score) for i, score in p.retrieval.ranking]
-        if p.analysis.intent is Intent.OVERVIEW:  # the article it quotes, else the conversation's, else the best match
-            best = [c.row for c in p.candidates[:1]]
-            rows = best if quotes(p.analysis.text) else (p.focus.rows or best)
+    def _decide(self, read: Read) -> tuple[Answer, Decided | None]:
+        r = read.retrieved
+        u, index = r.understood, r.understood.asked.index
+        search, analysis = index.search, u.analysis
+        shown = r.chosen.shown or (analysis.text if r.chosen.query == analysis.text else u.question)
+        retrieved = [retrieved_chunk(search, i, score) for i, score in r.retrieval.ranking]
+        if analysis.intent is Intent.OVERVIEW:  # the article it quotes, else the conversation's, else the best match
+            best = [c.row for c in r.candidates[:1]]
+            rows = best if quotes(analysis.text) else (u.focus.rows or best)
             if rows:
                 article = search.sentences.article_ids[rows[-1]]
-                text, citations = cite(overview_rows(article, search), search, retrieved)
-                return Answer(text, citations, False, shown, retrieved, question=p.question, confidence=1.0)
-        names = find_names(p.chosen.shown or p.analysis.text)
+                return self.composer.overview(
+                    overview_rows(article, search), search, retrieved, shown, u.question
+                ), None
+        names = find_names(r.chosen.shown or analysis.text)
         # A question that cannot stand alone ("What year?", "Who was he?") is judged as conversations'
         # questions are; one that stands alone is judged as a single question, wherever it is asked.
-        leans = p.analysis.refers_back and any(t.role is Role.USER for t in p.history)
-        verdict = self.composer.decide(p.readings, p.chosen.query, names, search, self.known_words, leans)
+        leans = analysis.refers_back and any(t.role is Role.USER for t in u.asked.history)
+        verdict = self.composer.decide(read.readings, r.chosen.query, names, search, self.known_words, leans)
+        decided = None
         if verdict.reading is not None:  # the reading model may read its window and decide again
-            rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), p.candidates, search)
+            rows = with_close_neighbours(self.reader.rows_of_span(verdict.reading, search), r.candidates, search)
             # A short answer the reader itself would decline is never led with.
             stands_by = self.reader.trusts(verdict.reading)
-            question = p.chosen.shown or p.chosen.query
-            p.decided = Decided(
-                p.analysis, shown, question, verdict, tuple(rows), tuple(retrieved), search, p.index.titles, stands_by
+            question = r.chosen.shown or r.chosen.query
+            decided = Decided(
+                analysis, shown, question, verdict, tuple(rows), tuple(retrieved), search, index.titles, stands_by
             )
         if verdict.reason is not None:
-            return declined(verdict.reason, p.analysis, shown, p.index.titles, verdict.confidence, retrieved)
-        return self.composer.compose(p.analysis, shown, verdict, search, p.decided.rows, retrieved, p.decided.stands_by)
+            return declined(verdict.reason, analysis, shown, index.titles, verdict.confidence, retrieved), decided
+        answer = self.composer.compose(
+            analysis, shown, verdict, search, list(decided.rows), retrieved, decided.stands_by
+        )
+        return answer, decided
 
 
 def with_close_neighbours(rows: list[int], candidates: list[Candidate], index: SearchIndex) -> list[int]:
@@ -282,6 +325,13 @@ def retrieved_chunk(index: SearchIndex, chunk_index: int, score: float) -> Retri
     return RetrievedChunk(
         chunk.id, chunk.article_id, chunk.title, chunk.text, chunk.start, chunk.end, score, chunk.date
     )
+
+
+def _finished(answer: Answer, question: str, notes: tuple[str, ...], timings: dict[str, float], began: float) -> Answer:
+    """`answer` for `question` as asked, with the earlier stages' notes and timings and the total."""
+    timings = {**timings, "compose": _ms(began)}
+    timings["total"] = round(sum(timings.values()), 3)
+    return replace(answer, question=question, timings=timings, notes=[*notes, *answer.notes])
 
 
 def _with_read(answer: Answer, found: SpanReading) -> dict[str, float]:

@@ -297,7 +297,7 @@ class Bot:
         (`bot/close_reading.py`: a follow-up made standalone, a span found verbatim, the decision taken again
         with what it read), each step within `reader_wait_s`. With an LLM server, the verified sentences grow while
         the LLM writes (see `bot.llm.LLMAnswerer`). Bad input raises here, before the first answer."""
-        from bot.pipeline import Pending
+        from bot.pipeline import Asked
 
         question = clean_question(question)
         turns = clean_history(history)
@@ -307,7 +307,7 @@ class Bot:
             raise NoArticles(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
         with self._answering_now():
-            extractive, decided = self.path.answer_in_full(Pending(question, turns, live.index, deadline=deadline))
+            extractive, decided = self.path.answer_in_full(Asked(question, turns, live.index, deadline=deadline))
         if self.answerer is not None:
             asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
             return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)

@@ -25,7 +25,7 @@ import typer
 
 from bot.compose import Scale
 from bot.llm_reader import SpanStatus
-from bot.pipeline import Pending
+from bot.pipeline import Asked
 from bot.read import window_text
 from evals.metrics import squad_scores, strip_markers
 from evals.runner import temporary_bot
@@ -81,7 +81,7 @@ def read_file(name: str, chars: bool, limit: int, wait_s: float, echo=print, rea
 def read_question(bot, reader, question, chars: bool) -> dict:
     """What the bot decides on its own, what the reading model says, and the answer if it is given."""
     live = bot._live  # training reads the bot's parts directly: nothing here is a user-facing path
-    answer, decided = bot.path.answer_in_full(Pending(question.question, [], live.index))
+    answer, decided = bot.path.answer_in_full(Asked(question.question, [], live.index))
     row = {"id": question.id, "impossible": question.impossible, "abstained": answer.abstained, "scale": None}
     if decided is None:  # declined before reading (an instruction, an unclear reference): no threshold applies
         return row

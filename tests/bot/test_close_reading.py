@@ -11,7 +11,7 @@ from bot.close_reading import ReadingModel, refine
 from bot.condense import StandaloneRewriter
 from bot.inputs import clean_history
 from bot.llm_reader import LLMSpanReader
-from bot.pipeline import Pending
+from bot.pipeline import Asked
 
 FIRST = "Which countries contribute instruments to Chang'e 6?"
 FOLLOW_UP = "And to Chang'e 7?"
@@ -29,12 +29,12 @@ def follow_up(bot, monkeypatch):
     first = bot.ask(FIRST)
     turns = clean_history([{"role": "user", "content": FIRST}, {"role": "assistant", "content": first.text}])
     index = bot._live.index
-    return turns, index, *bot.path.answer_in_full(Pending(FOLLOW_UP, turns, index))
+    return turns, index, *bot.path.answer_in_full(Asked(FOLLOW_UP, turns, index))
 
 
 def test_a_follow_up_is_answered_again_as_its_standalone_form(shipped_bot, monkeypatch):
     turns, index, extractive, decided = follow_up(shipped_bot, monkeypatch)
-    _, standing = shipped_bot.path.answer_in_full(Pending(STANDALONE, [], index))
+    _, standing = shipped_bot.path.answer_in_full(Asked(STANDALONE, [], index))
     row = standing.verdict.reading.candidate.row  # the model "finds" three words of the sentence it is shown
     start, end = index.search.sentences.spans[row]
     span = " ".join(index.search.article_texts[index.search.sentences.article_ids[row]][start:end].split()[:3])

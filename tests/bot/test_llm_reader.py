@@ -109,13 +109,13 @@ def test_an_engine_that_fails_to_load_leaves_answers_alone(caplog):
 
 
 def test_only_a_verbatim_span_leads_the_answer_above_the_quote_that_holds_it(shipped_bot, monkeypatch):
-    from bot.pipeline import Pending
+    from bot.pipeline import Asked
 
     monkeypatch.setattr(shipped_bot.path.composer, "after_reading", {})  # what the model says decides nothing here
 
     question = "Where will the association be located?"
     shipped_bot.ask(question)  # opens the index
-    answer, decided = shipped_bot.path.answer_in_full(Pending(question, [], shipped_bot._live.index))
+    answer, decided = shipped_bot.path.answer_in_full(Asked(question, [], shipped_bot._live.index))
     assert decided is not None and not answer.abstained
     replies = ["{}", '{"span": "in the city of Hefei"}', '{"span": ""}', '{"span": "Anhui province"}']
     reader = LLMSpanReader(scripted(ScriptedEngine(replies)), wait_s=5)
@@ -134,13 +134,13 @@ def test_what_the_model_read_decides_again_on_its_calibrated_thresholds(shipped_
     """A span may take back a decline and "not stated" may turn an answer down, each against the threshold
     for that outcome; no reply keeps the instant decision."""
     from bot.compose import Scale
-    from bot.pipeline import Pending
+    from bot.pipeline import Asked
 
     declined_q, answered_q = "What is IDSEA's budget?", "Where will the association be located?"
     shipped_bot.ask(answered_q)
     index = shipped_bot._live.index
-    no, decided_no = shipped_bot.path.answer_in_full(Pending(declined_q, [], index))
-    yes, decided_yes = shipped_bot.path.answer_in_full(Pending(answered_q, [], index))
+    no, decided_no = shipped_bot.path.answer_in_full(Asked(declined_q, [], index))
+    yes, decided_yes = shipped_bot.path.answer_in_full(Asked(answered_q, [], index))
     assert no.abstained and decided_no is not None and not yes.abstained
     monkeypatch.setattr(shipped_bot.path.composer, "after_reading", {Scale.READER: {"span": 0.0, "not-stated": 1.01}})
     # The first reply goes to the reader's start-up prefill, then a span, "not stated", an unreadable reply.
