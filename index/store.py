@@ -3,7 +3,7 @@
 One store of record per mode. By default the snapshot holds them and searches them exactly
 (`Snapshot.search`, index/snapshot.py). With `DSQA_CHROMA_URL` a Chroma server holds them, one
 collection per index folder (`ChromaServer`, `ChromaStore`), and the snapshot holds none. There is
-no embedded Chroma: importing and opening one costs more than a whole start-up (README, "Speed").
+no embedded Chroma: importing and opening one costs more than a whole start-up (README, "At scale").
 
 A server row's id hashes the chunk's text (index/chunking.py), so a row is right for every snapshot
 that holds its id: a search reads only the ids of the snapshot being answered from
