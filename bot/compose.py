@@ -104,6 +104,7 @@ class AnswerComposer:
         lead_margin: float = float("inf"),
         follow_up_threshold: float | None = None,
         after_reading: Mapping[str, Mapping[str, float]] | None = None,
+        not_stated_from: Mapping[str, float] | None = None,
     ):
         for model, _ in (with_reader, sentences_only):
             if tuple(model.names) != CALIBRATION_FEATURES:
@@ -117,6 +118,8 @@ class AnswerComposer:
         # window, by what it said (`bot.llm_reader.SpanStatus` values; `Policy.after_reading`). A scale or
         # outcome not listed keeps the instant decision.
         self.after_reading = {k: dict(v) for k, v in (after_reading or {}).items()}
+        # Per scale, the reading model's "not stated" probability from which it declines (`Policy.not_stated_from`).
+        self.not_stated_from = dict(not_stated_from or {})
 
     @classmethod
     def bundled(cls, policy: Policy | None = None) -> AnswerComposer:
@@ -130,6 +133,7 @@ class AnswerComposer:
             policy.lead_margin,
             policy.answer.get(Scale.FOLLOW_UP),
             policy.after_reading,
+            policy.not_stated_from,
         )
 
     def before_search(self, analysis: QuestionAnalysis, rewrite: Rewrite) -> Verdict | None:
@@ -169,20 +173,25 @@ class AnswerComposer:
             return Verdict(confidence, reading, None, scale)
         return Verdict(confidence, reading, _reason(query, reading, index, known_words, tokens), scale)
 
-    def reconsider(self, verdict: Verdict, read_as: str) -> Verdict:
+    def reconsider(self, verdict: Verdict, read_as: str, not_stated: float | None = None) -> Verdict:
         """The verdict once the local reading model has read its window and said `read_as` (a
-        `SpanStatus` value): the same confidence against the threshold calibrated for that outcome. A
-        decline keeps the reason that describes it; an answer turned down is "not stated".
+        `SpanStatus` value), with `not_stated` its probability of "not stated": the same confidence
+        against the threshold calibrated for that outcome, and a decline from the calibrated "not stated"
+        probability on. A decline keeps the reason that describes it; an answer turned down is "not stated".
 
         >>> composer.reconsider(Verdict(0.4, reading, None), "not-stated").reason  # doctest: +SKIP
         <AbstainReason.NOT_STATED: 'not-stated'>
         """
-        threshold = self.after_reading.get(verdict.scale, {}).get(read_as)
-        if threshold is None or verdict.reading is None:
+        if verdict.reading is None:
             return verdict
-        if verdict.confidence >= threshold:
-            return replace(verdict, reason=None)
-        return replace(verdict, reason=verdict.reason or AbstainReason.NOT_STATED)
+        threshold = self.after_reading.get(verdict.scale, {}).get(read_as)
+        answers = verdict.reason is None if threshold is None else verdict.confidence >= threshold
+        cut = self.not_stated_from.get(verdict.scale)
+        if cut is not None and not_stated is not None and not_stated >= cut:
+            answers = False
+        if answers == (verdict.reason is None):
+            return verdict
+        return replace(verdict, reason=None if answers else AbstainReason.NOT_STATED)
 
     def compose(
         self,

@@ -131,6 +131,7 @@ def _streamed(server, request: _Request, closing: threading.Event) -> dict | Non
     left = request.deadline - time.monotonic()
     body = {**request.body, "stream": True, "t_max_predict_ms": int(left * 1000)}
     parts: list[str] = []
+    tokens: list[dict] = []  # with `logprobs` asked for: each token and its likeliest alternatives
     broken: list[object] = []
 
     def take(chunk) -> bool:
@@ -139,12 +140,16 @@ def _streamed(server, request: _Request, closing: threading.Event) -> dict | Non
             return True
         for choice in chunk["choices"]:
             parts.append((choice.get("delta") or {}).get("content") or "")
+            tokens.extend((choice.get("logprobs") or {}).get("content") or ())
         return closing.is_set() or time.monotonic() >= request.deadline  # True stops llama.cpp
 
     server.handle_chat_completions(body, take)
     if broken or time.monotonic() >= request.deadline:
         return None
-    return {"choices": [{"message": {"role": "assistant", "content": "".join(parts)}}]}
+    choice = {"message": {"role": "assistant", "content": "".join(parts)}}
+    if tokens:
+        choice["logprobs"] = {"content": tokens}
+    return {"choices": [choice]}
 
 
 def load_llama(path: Path, threads: int):

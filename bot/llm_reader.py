@@ -1,7 +1,7 @@
 """The local reading model as a reader: given the question and the window(s) the ranker chose, it
 names the shortest span that answers, or says the windows do not state it. It never writes the answer:
-a span that is not verbatim inside a window is discarded, and a kept one is only ever shown as the
-article's own words at their offsets (`bot/pipeline.py` leads the answer with it).
+a span whose words are not a window's own (letter case and spacing aside) is discarded, and a kept one is
+only ever shown as the article's own text at its offsets (`bot/pipeline.py` leads the answer with it).
 
 The model runs in this process (`bot/llama.py`); the prompt is data (`bot/llm/prompts.py`).
 """
@@ -9,6 +9,8 @@ The model runs in this process (`bot/llama.py`); the prompt is data (`bot/llm/pr
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,14 +19,17 @@ from enum import StrEnum
 from bot.llm import prompts
 
 MAX_REPLY_TOKENS = 48  # {"span": "…"} of a short answer; the JSON schema stops it anyway
+TOP_LOGPROBS = 5  # alternatives per token llama.cpp reports: an empty span is among them whenever it is likely
+_SPAN_OPENED = re.compile(r'\s*\{\s*"span"\s*:\s*"')  # the reply so far has begun the span's value
+_SPAN_EMPTY = re.compile(r'\s*\{\s*"span"\s*:\s*""')  # … and closed it at once: "not stated"
 
 
 class SpanStatus(StrEnum):
     """What came of asking the reading model."""
 
-    SPAN = "span"  # a span found verbatim in a window
+    SPAN = "span"  # a span found in a window (`locate_span`)
     NOT_STATED = "not-stated"  # the model said the windows do not state the answer
-    NOT_VERBATIM = "not-verbatim"  # the model's words are not in any window: discarded
+    NOT_VERBATIM = "not-verbatim"  # the model's words are not any window's own: discarded
     NO_REPLY = "no-reply"  # busy past the wait, failed, or an unreadable reply
 
 
@@ -37,24 +42,33 @@ class SpanReading:
     start: int = 0
     end: int = 0
     ms: float = 0.0
+    # How likely the model held "not stated" where the span began (`not_stated_probability`); None when
+    # the reply carried no token probabilities.
+    not_stated: float | None = None
 
 
 def locate_span(span: str, windows: Sequence[str]) -> tuple[int, int, int] | None:
-    """(window, start, end) of `span` verbatim in the first window that holds it, or None. Only the
-    span's outer whitespace and a final full stop are trimmed: its words must be the window's own.
+    """(window, start, end) of `span` in the first window that holds its words in order, or None. The
+    words must be the window's own; only letter case and the spaces between them may differ (a small
+    model writes "the energy crisis" for a sentence's "The energy crisis"), and the span's final full
+    stop is dropped. What is shown is then the window's text at those offsets, never the reply's.
 
     >>> locate_span("in 1932.", ["It opened in 1932.", "x"])
     (0, 10, 17)
+    >>> locate_span("it  Opened", ["x", "It opened in 1932."])
+    (1, 0, 9)
     """
-    span = span.strip()
-    if span.endswith(".") and not span.endswith(".."):
-        span = span[:-1].rstrip()
-    if not span:
+    words = span.split()
+    if words and words[-1].endswith(".") and not words[-1].endswith(".."):
+        words[-1] = words[-1][:-1]
+    words = [w for w in words if w]
+    if not words:
         return None
+    pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
     for number, window in enumerate(windows):
-        at = window.find(span)
-        if at >= 0:
-            return number, at, at + len(span)
+        found = pattern.search(window)
+        if found:
+            return number, found.start(), found.end()
     return None
 
 
@@ -68,12 +82,33 @@ def parse_span(content: str) -> str | None:
     return span if isinstance(span, str) else None
 
 
+def not_stated_probability(tokens: Sequence[dict]) -> float | None:
+    """The probability the model gave an empty span at the token that began the span's value: the sum over
+    that token's reported alternatives (OpenAI `logprobs.content`) that close the value at once. It grades
+    "not stated" where the reply itself is only ever yes or no. None when no token began the value.
+
+    >>> not_stated_probability([{"token": '{"span": "', "top_logprobs": [
+    ...     {"token": '{"span": "', "logprob": -0.2}, {"token": '{"span": ""', "logprob": -1.8}]}])
+    0.165
+    """
+    text = ""
+    for token in tokens:
+        before, text = text, text + token.get("token", "")
+        if _SPAN_OPENED.match(text):
+            alternatives = token.get("top_logprobs") or ()
+            total = sum(math.exp(a["logprob"]) for a in alternatives if _SPAN_EMPTY.match(before + a.get("token", "")))
+            return round(min(total, 1.0), 3)
+    return None
+
+
 def request_body(question: str, windows: Sequence[str]) -> dict:
     """The chat request: the reading prompt, greedy decoding, and the reply held to `READ_SCHEMA`."""
     return {
         "messages": prompts.read_messages(question, windows),
         "max_tokens": MAX_REPLY_TOKENS,
         "temperature": 0,
+        "logprobs": True,
+        "top_logprobs": TOP_LOGPROBS,
         "response_format": {"type": "json_schema", "json_schema": {"schema": prompts.READ_SCHEMA}},
     }
 
@@ -92,15 +127,17 @@ class LLMSpanReader:
         reply = self.model.chat(request_body(question, windows), self.wait_s)
         ms = round((time.perf_counter() - began) * 1000, 3)
         try:
-            content = reply["choices"][0]["message"]["content"]
+            choice = reply["choices"][0]
+            content = choice["message"]["content"]
         except (TypeError, KeyError, IndexError):
             return SpanReading(SpanStatus.NO_REPLY, ms=ms)
         span = parse_span(content)
         if span is None:
             return SpanReading(SpanStatus.NO_REPLY, ms=ms)
+        not_stated = not_stated_probability((choice.get("logprobs") or {}).get("content") or ())
         if not span.strip():
-            return SpanReading(SpanStatus.NOT_STATED, ms=ms)
+            return SpanReading(SpanStatus.NOT_STATED, ms=ms, not_stated=not_stated)
         found = locate_span(span, windows)
         if found is None:
-            return SpanReading(SpanStatus.NOT_VERBATIM, ms=ms)
-        return SpanReading(SpanStatus.SPAN, *found, ms=ms)
+            return SpanReading(SpanStatus.NOT_VERBATIM, ms=ms, not_stated=not_stated)
+        return SpanReading(SpanStatus.SPAN, *found, ms=ms, not_stated=not_stated)

@@ -133,7 +133,8 @@ class AnswerPath:
 
             self.rewriter = LLMRewriter(llm_client, fallback=self.rewriter)
         self.ranker = SentenceRanker.bundled()
-        policy = Policy.bundled().overridden(settings.abstain_below)  # every threshold, from one file
+        # Every threshold, from one file; what the reading model says counts only for the model it was calibrated on.
+        policy = Policy.bundled().overridden(settings.abstain_below).read_by(settings.reader_model)
         self.reader = PassageReader(reader, null_threshold=policy.reader_null_threshold)
         self.composer = AnswerComposer.bundled(policy)
         self.switch_margin = policy.switch_margin
@@ -158,7 +159,7 @@ class AnswerPath:
         span may take back a decline. No reply, or an unchanged decision without a span, returns `answer`."""
         text, _ = window_text(decided.verdict.reading.rows, decided.index)
         found = reader.read(decided.question, [text])
-        verdict = self.composer.reconsider(decided.verdict, found.status.value)
+        verdict = self.composer.reconsider(decided.verdict, found.status.value, found.not_stated)
         return self.settle(answer, decided, found, verdict), found
 
     def settle(self, answer: Answer, decided: Decided, found: SpanReading, verdict: Verdict) -> Answer:

@@ -33,6 +33,13 @@ class Policy:
     # threshold once it has read the window (`training/reading_policy.py`); an outcome not listed keeps
     # the answer threshold's decision.
     after_reading: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # Per scale: the reading model's own probability of "not stated" (`bot.llm_reader.SpanReading.
+    # not_stated`) from which a question is declined once it has read, whatever the threshold above says
+    # (`training/reading_policy.py`); a scale not listed never declines on it.
+    not_stated_from: Mapping[str, float] = field(default_factory=dict)
+    # The local reading model (`Settings.reader_model`) the two entries above were calibrated with: another
+    # model's replies mean something else, so with it they move nothing (`read_by`).
+    reading_model: str = ""
     # The extractive reader's span leads the answer from this margin over no answer (`training/calibrate.py`).
     lead_margin: float = float("inf")
     # The extractive reader stands by its span from this margin over no answer (`training/reader_eval.py`).
@@ -52,4 +59,15 @@ class Policy:
         nothing; None: this policy."""
         if abstain_below is None:
             return self
-        return replace(self, answer=dict.fromkeys(self.answer, abstain_below), after_reading={})
+        return replace(self, answer=dict.fromkeys(self.answer, abstain_below), after_reading={}, not_stated_from={})
+
+    def read_by(self, reading_model: str) -> Policy:
+        """This policy for answers read by `reading_model`: what that model says moves the decision only
+        when it is the model the policy was calibrated with.
+
+        >>> Policy({"reader": 0.1}, {"reader": {"span": 0.0}}, {"reader": 0.02}, reading_model="1.5b").read_by("0.5b").after_reading
+        {}
+        """
+        if reading_model == self.reading_model:
+            return self
+        return replace(self, after_reading={}, not_stated_from={})

@@ -1,15 +1,17 @@
 """Calibrate what the local reading model's outcome does to the answer-or-decline decision, and write
-the thresholds to the policy file's `after_reading` (`bot/policy.py`; used by
+the thresholds to the policy file's `after_reading` and `not_stated_from` (`bot/policy.py`; used by
 `bot.compose.AnswerComposer.reconsider`).
 
 For each question of the calibration part of some shared QA files (split by article: `evals.squad.
 article_part`; the report part is never read here), the bot answers as it does for users, the reading
-model reads the decided window, and we keep the confidence, its scale, what the model said, and how
-good the answer would be if given. Per scale and outcome ("span", "not-stated"), the threshold pair
-that maximises SQuAD v2 F1 (a decline scores 1 on an unanswerable question, 0 on an answerable one)
-with false refusals at or under `MAX_FALSE_REFUSALS` is written; an outcome seen too rarely to choose
-on keeps the bot's own decision. Readings are cached per file, so a
-stopped run resumes. `python -m training.reading_policy [--limit N]`
+model reads the decided window, and we keep the confidence, its scale, what the model said with its
+probability of "not stated", and how good the answer would be if given. Per scale, the thresholds per
+outcome ("span", "not-verbatim", "not-stated") and the "not stated" probability from which to decline
+that together maximise SQuAD v2 F1 (a decline scores 1 on an unanswerable question, 0 on an answerable
+one) with false refusals under a bound are written; an outcome seen too rarely to choose on keeps the
+bot's own decision. The bound is the loosest for which choices made on part of the rows refuse at most
+`MAX_FALSE_REFUSALS` of the rest (`held_out_bound`). Readings are cached per file, so a stopped run resumes.
+`python -m training.reading_policy [--limit N]`
 """
 
 from __future__ import annotations
@@ -30,14 +32,14 @@ from bot.read import window_text
 from evals.metrics import squad_scores, strip_markers
 from evals.runner import temporary_bot
 from evals.squad import article_part, contains_gold, load_squad, spread, write_knowledge
-from knowledge.settings import PROJECT_ROOT, go_offline
+from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 from training.policy_file import update
 
 QA = PROJECT_ROOT.parent / "shared" / "data" / "qa"
 # (file, character F1, questions read): English with unanswerable questions for the reader's scale;
 # machine-translated Spanish (with unanswerable ones), Chinese and French for the sentences' scale.
 FILES = (
-    ("squad-v2-dev-27-articles.json", False, 150),
+    ("squad-v2-dev-27-articles.json", False, 300),
     ("es-squad-v2-dev-mt.json", False, 50),
     ("zh-cmrc2018-dev.json", True, 30),
     ("fr-piaf-train.json", False, 30),
@@ -47,12 +49,18 @@ MAX_FALSE_REFUSALS = 0.08  # as `training/calibrate.py`: the product promises �
 OUTCOMES = (SpanStatus.SPAN.value, SpanStatus.NOT_STATED.value, SpanStatus.NOT_VERBATIM.value)
 MIN_ROWS = 20  # an outcome seen less often than this keeps the bot's own decision: too few to choose on
 GRID = 41  # candidate thresholds per outcome: quantiles of the confidences
+NEVER = 1.01  # a probability no reply reaches: the model's "not stated" probability declines nothing
+FOLDS = 5  # cross-validation within the calibration rows, to bound false refusals on rows not chosen on
+BOUNDS = (MAX_FALSE_REFUSALS, 0.06, 0.04, 0.02)  # false-refusal bounds `fit` may be held to, loosest first
 
 
-def read_file(name: str, chars: bool, limit: int, wait_s: float, echo=print, read: bool = True) -> list[dict]:
-    """At least `limit` rows of the file's calibration part, questions spread over it (cached in `CACHE`,
-    every cached row kept; a rerun reads only what is missing; `read=False`: only the rows read so far)."""
-    cache = CACHE / f"{name}.jsonl"
+def read_file(
+    name: str, chars: bool, limit: int, wait_s: float, model: str, echo=print, read: bool = True
+) -> list[dict]:
+    """At least `limit` rows of the file's calibration part, questions spread over it, read by the local
+    reading `model` (cached in `CACHE`, every cached row kept; a rerun reads only what is missing;
+    `read=False`: only the rows read so far)."""
+    cache = CACHE / model / f"{name}.jsonl"
     done = {}
     if cache.exists():
         done = {row["id"]: row for row in map(json.loads, cache.read_text(encoding="utf-8").splitlines())}
@@ -60,7 +68,7 @@ def read_file(name: str, chars: bool, limit: int, wait_s: float, echo=print, rea
     chosen = spread(questions, limit)
     todo = [q for q in chosen if q.id not in done][: max(0, limit - len(done))]
     if todo and read:
-        overrides = {"reader": "llm", "reader_wait_s": wait_s}
+        overrides = {"reader": "llm", "reader_model": model, "reader_wait_s": wait_s}
         with temporary_bot(partial(write_knowledge, articles), "dsqa-policy-", overrides) as (bot, _, _):
             reader = bot.span_reader
             if reader is None or not reader.model.wait_loaded(300):
@@ -96,17 +104,25 @@ def read_question(bot, reader, question, chars: bool) -> dict:
         "scale": decided.verdict.scale.value,
         "confidence": decided.verdict.confidence,
         "status": found.status.value,
+        "not_stated": found.not_stated,
         "f1": f1,
         "contains": contains,
         "read_ms": found.ms,
     }
 
 
-def answered(rows: list[dict], thresholds: dict[str, float]) -> np.ndarray:
-    """Whether each row is answered when the outcomes in `thresholds` use those and others keep the bot's own decision."""
-    return np.asarray(
+def answered(rows: list[dict], thresholds: dict[str, float], not_stated_from: float = NEVER) -> np.ndarray:
+    """Whether each row is answered when the outcomes in `thresholds` use those and others keep the bot's own
+    decision, and (with `not_stated_from`) none is where the model's "not stated" probability reaches it."""
+    given = np.asarray(
         [r["confidence"] >= thresholds[r["status"]] if r["status"] in thresholds else not r["abstained"] for r in rows]
     )
+    return given & below(rows, not_stated_from)
+
+
+def below(rows: list[dict], not_stated_from: float) -> np.ndarray:
+    """The rows whose "not stated" probability is under `not_stated_from` (a row without one is)."""
+    return np.asarray([(r.get("not_stated") or 0.0) < not_stated_from for r in rows])
 
 
 def scores(rows: list[dict], given: np.ndarray) -> dict[str, float]:
@@ -122,19 +138,56 @@ def scores(rows: list[dict], given: np.ndarray) -> dict[str, float]:
     }
 
 
-def fit(rows: list[dict]) -> dict[str, float]:
-    """The thresholds, for each outcome seen at least `MIN_ROWS` times, that maximise SQuAD v2 F1 with
-    false refusals ≤ `MAX_FALSE_REFUSALS` (the bot's own decision, with none, is one of the choices)."""
+def fit(rows: list[dict], bound: float = MAX_FALSE_REFUSALS) -> tuple[dict[str, float], float]:
+    """The thresholds, for each outcome seen at least `MIN_ROWS` times, and the "not stated" probability
+    from which to decline (`NEVER`: none reaches it), that maximise SQuAD v2 F1 with false refusals ≤
+    `bound` (the bot's own decision, with neither, is one of the choices); when no choice is within the
+    bound, the one that refuses fewest."""
     outcomes = [o for o in OUTCOMES if sum(r["status"] == o for r in rows) >= MIN_ROWS]
-    grid = sorted({0.0, 1.01, *np.quantile([r["confidence"] for r in rows], np.linspace(0, 1, GRID)).tolist()})
-    best, chosen = scores(rows, answered(rows, {})), {}
-    best = best["f1"] if best["false_refusals"] <= MAX_FALSE_REFUSALS else -1.0
+    confidence, status = np.asarray([r["confidence"] for r in rows]), np.asarray([r["status"] for r in rows])
+    impossible, f1 = np.asarray([r["impossible"] for r in rows], dtype=bool), np.asarray([r["f1"] for r in rows])
+    grid = sorted({0.0, 1.01, *np.quantile(confidence, np.linspace(0, 1, GRID)).tolist()})
+    probabilities = [r["not_stated"] for r in rows if r.get("not_stated") is not None]
+    quantiles = np.quantile(probabilities, np.linspace(0, 1, GRID)).tolist() if probabilities else []
+    kept = {cut: below(rows, cut) for cut in [NEVER, *sorted(set(quantiles))]}  # rows each cut leaves alone
+    own = answered(rows, {})
+
+    def merit(decision: np.ndarray) -> tuple[bool, float]:  # within the bound, F1; else fewer refusals first
+        refused = float((~decision)[~impossible].mean()) if (~impossible).any() else 0.0
+        if refused > bound:
+            return False, -refused
+        return True, float(np.where(impossible, ~decision, np.where(decision, f1, 0.0)).mean())
+
+    best, chosen = merit(own), ({}, NEVER)  # the bot's own decision, unless a choice does better
     for values in itertools.product(grid, repeat=len(outcomes)):
-        thresholds = dict(zip(outcomes, values, strict=True))
-        result = scores(rows, answered(rows, thresholds))
-        if result["false_refusals"] <= MAX_FALSE_REFUSALS and result["f1"] > best:
-            best, chosen = result["f1"], thresholds
+        given = own.copy()
+        for outcome, value in zip(outcomes, values, strict=True):
+            at = status == outcome
+            given[at] = confidence[at] >= value
+        for cut, left in kept.items():
+            result = merit(given & left)
+            if result > best:
+                best, chosen = result, (dict(zip(outcomes, values, strict=True)), cut)
     return chosen
+
+
+def held_out_bound(rows: list[dict], echo=print) -> float:
+    """The loosest false-refusal bound for `fit` whose choices refuse at most `MAX_FALSE_REFUSALS` of the
+    answerable questions they were not chosen on (`FOLDS`-fold cross-validation within the calibration
+    rows): thresholds and a cut chosen together on a few hundred rows refuse more on new questions than
+    on their own."""
+    fold = np.random.default_rng(0).permutation(len(rows)) % FOLDS
+    for bound in BOUNDS:
+        refused = []
+        for k in range(FOLDS):
+            thresholds, cut = fit([r for r, f in zip(rows, fold, strict=True) if f != k], bound)
+            unseen = [r for r, f in zip(rows, fold, strict=True) if f == k]
+            given = answered(unseen, thresholds, cut)
+            refused += [not g for g, r in zip(given, unseen, strict=True) if not r["impossible"]]
+        echo(f"bound {bound:.2f}: {np.mean(refused) if refused else 0.0:.3f} refused on the rows not chosen on")
+        if not refused or np.mean(refused) <= MAX_FALSE_REFUSALS:
+            return bound
+    return BOUNDS[-1]  # none within it: the tightest
 
 
 def main(
@@ -144,28 +197,35 @@ def main(
 ):
     """Read the calibration parts, fit the thresholds per scale, and write them to the policy file."""
     go_offline()
+    model = Settings.from_env().reader_model
     rows_by_scale: dict[str, list[dict]] = {}
     read_rows = {}
     for name, chars, count in FILES:
-        rows = read_rows[name] = read_file(name, chars, limit or count, wait_s, read=read)
+        rows = read_rows[name] = read_file(name, chars, limit or count, wait_s, model, read=read)
         for row in rows:
             if row["scale"] is not None:
                 rows_by_scale.setdefault(row["scale"], []).append(row)
-    thresholds, report = {}, {}
+    thresholds, cuts, report = {}, {}, {}
     for scale in (Scale.READER.value, Scale.SENTENCES.value):
         rows = rows_by_scale.get(scale, [])
         if not rows:
             continue
-        thresholds[scale] = fit(rows)
+        bound = held_out_bound(rows)
+        thresholds[scale], cuts[scale] = fit(rows, bound)
         report[scale] = {
             "questions": len(rows),
             "before": scores(rows, answered(rows, {})),
-            "after": scores(rows, answered(rows, thresholds[scale])),
+            "after": scores(rows, answered(rows, thresholds[scale], cuts[scale])),
+            "not_stated_from": cuts[scale],
+            "false_refusal_bound": bound,
             "outcomes": {s: sum(r["status"] == s for r in rows) for s in {r["status"] for r in rows}},
         }
         print(scale, json.dumps(report[scale], indent=1))
     files = ", ".join(f"{name} ({sum(r['scale'] is not None for r in read_rows[name])} q)" for name in read_rows)
-    update({"after_reading": thresholds}, f"training/reading_policy.py: calibration parts of {files}")
+    update(
+        {"after_reading": thresholds, "not_stated_from": cuts, "reading_model": model},
+        f"training/reading_policy.py: the {model} model's readings of the calibration parts of {files}",
+    )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,14 @@ def test_the_bundled_follow_up_threshold_is_calibrated_and_a_set_threshold_appli
     assert bundled.follow_up_threshold is not None and bundled.follow_up_threshold < bundled.with_reader[1]
     chosen = AnswerComposer.bundled(Policy.bundled().overridden(0.4))
     assert chosen.with_reader[1] == chosen.sentences_only[1] == chosen.follow_up_threshold == 0.4
-    assert chosen.after_reading == {}  # a threshold set by hand holds whatever the reading model says
+    assert chosen.after_reading == {} and chosen.not_stated_from == {}  # set by hand: whatever the model says
+
+
+def test_what_the_reading_model_says_counts_only_for_the_model_the_policy_was_calibrated_with():
+    policy = Policy.bundled()
+    assert policy.reading_model == "1.5b" and policy.not_stated_from and policy.read_by("1.5b") is policy
+    other = policy.read_by("0.5b")  # another model's probabilities mean something else
+    assert other.after_reading == {} and other.not_stated_from == {} and other.answer == policy.answer
 
 
 def test_what_the_reading_model_said_moves_only_the_threshold_for_that_outcome():
@@ -60,3 +67,15 @@ def test_what_the_reading_model_said_moves_only_the_threshold_for_that_outcome()
     assert composer.reconsider(answered, "no-reply") is answered  # no threshold for it: the decision stands
     other_scale = Verdict(0.4, READING, AbstainReason.NOT_STATED, Scale.SENTENCES)
     assert composer.reconsider(other_scale, "span") is other_scale  # none calibrated for its scale
+
+
+def test_the_models_not_stated_probability_declines_from_its_calibrated_cut_on_its_scale_only():
+    composer = AnswerComposer((constant(0.1), 0.5), (constant(0.1), 0.5), not_stated_from={Scale.READER: 0.02})
+    answered = Verdict(0.9, READING, None, Scale.READER)
+    assert composer.reconsider(answered, "span", 0.05).reason is AbstainReason.NOT_STATED  # however confident
+    assert composer.reconsider(answered, "span", 0.01) is answered
+    assert composer.reconsider(answered, "span", None) is answered  # a reply without token probabilities
+    declined = Verdict(0.3, READING, AbstainReason.FALSE_PREMISE, Scale.READER)
+    assert composer.reconsider(declined, "span", 0.05).reason is AbstainReason.FALSE_PREMISE
+    other_scale = Verdict(0.9, READING, None, Scale.SENTENCES)
+    assert composer.reconsider(other_scale, "span", 0.5) is other_scale

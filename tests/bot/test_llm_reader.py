@@ -23,8 +23,12 @@ def test_a_span_is_kept_only_when_verbatim_in_a_window():
     assert locate_span("Monday, July 7th 2025", [WINDOW]) == (0, WINDOW.index("Monday"), len(WINDOW) - 1)
     assert locate_span("July 7th 2025.", ["x", WINDOW]) == (1, WINDOW.index("July 7th"), len(WINDOW) - 1)
     assert locate_span("Monday 7 July 2025", [WINDOW]) is None  # rephrased: discarded
-    assert locate_span("monday, july 7th 2025", [WINDOW]) is None  # not the article's own words either
-    assert locate_span("  ", [WINDOW]) is None
+    assert locate_span("Monday July 7th 2025", [WINDOW]) is None  # a comma dropped: not the article's words
+    assert locate_span("  ", [WINDOW]) is None and locate_span(".", [WINDOW]) is None
+    # Letter case and spacing may differ: what is shown is the window's own text at those offsets.
+    window, at = locate_span("monday,  july 7th", [WINDOW]), WINDOW.index("Monday")
+    assert window == (0, at, at + len("Monday, July 7th")) and WINDOW[at : window[2]] == "Monday, July 7th"
+    assert locate_span("a.b", ["axb A.B"]) == (0, 4, 7)  # "." in a span is a full stop, not any character
 
 
 def test_replies_are_read_as_a_span_not_stated_or_unreadable():
@@ -60,6 +64,28 @@ def test_the_request_asks_for_json_by_schema_and_greedy_decoding():
     assert body["temperature"] == 0 and body["t_max_predict_ms"] <= 5000
     assert WINDOW in body["messages"][1]["content"] and "When will it launch?" in body["messages"][1]["content"]
     json.dumps(body)  # what llama.cpp is sent is plain JSON
+
+
+def test_the_reader_grades_not_stated_by_the_probability_the_model_gave_an_empty_span():
+    opening = {"token": '{"span": "', "logprob": -0.1}
+    alternatives = [opening, {"token": '{"span": ""', "logprob": -2.5}, {"token": '{"answer', "logprob": -4.0}]
+
+    class WithLogprobs(ScriptedEngine):  # llama.cpp's chunks with `logprobs` asked for
+        def handle_chat_completions(self, body, callback):
+            assert body["logprobs"] is True and body["top_logprobs"] >= 2
+            tokens = [
+                {**opening, "top_logprobs": alternatives},
+                {"token": 'July"}', "logprob": -0.3, "top_logprobs": []},
+            ]
+            for token in tokens:
+                callback(
+                    {"choices": [{"index": 0, "delta": {"content": token["token"]}, "logprobs": {"content": [token]}}]}
+                )
+
+    found = LLMSpanReader(scripted(WithLogprobs([])), wait_s=5).read("When?", [WINDOW])
+    assert found.status is SpanStatus.SPAN and WINDOW[found.start : found.end] == "July"
+    assert found.not_stated == 0.082  # exp(-2.5): only the alternative that closes the span at once counts
+    assert LLMSpanReader(scripted(ScriptedEngine([])), wait_s=5).read("When?", [WINDOW]).not_stated is None
 
 
 def test_a_late_reply_is_not_waited_for():

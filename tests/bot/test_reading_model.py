@@ -40,6 +40,7 @@ def reading_bot(tmp_path_factory, embedder):
     bot = Bot(settings=settings, embedder=embedder)
     bot.index()
     assert bot.span_reader is not None and bot.span_reader.model.wait_loaded(120)
+    assert bot.path.composer.not_stated_from == {}  # calibrated on the 1.5B model's replies, not this one's
     bot.ask("When will IDSEA launch?")  # the prompt's instructions are now in llama.cpp's cache
     return bot
 
