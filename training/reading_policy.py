@@ -36,10 +36,15 @@ from knowledge.settings import PROJECT_ROOT, Settings, go_offline
 from training.policy_file import update
 
 QA = PROJECT_ROOT.parent / "shared" / "data" / "qa"
-# (file, character F1, questions read): English with unanswerable questions for the reader's scale;
+# (file, character F1, questions read): English with unanswerable questions for the reader's scale, and
+# answerable English of other kinds (new Wikipedia articles, product reviews, Natural Questions), whose
+# answers the model is less sure of than SQuAD's, so that no cut is chosen that refuses those;
 # machine-translated Spanish (with unanswerable ones), Chinese and French for the sentences' scale.
 FILES = (
     ("squad-v2-dev-27-articles.json", False, 300),
+    ("squadshifts-new-wiki.json", False, 50),
+    ("squadshifts-amazon-reviews.json", False, 50),
+    ("nq-qed-dev.json", False, 50),
     ("es-squad-v2-dev-mt.json", False, 50),
     ("zh-cmrc2018-dev.json", True, 30),
     ("fr-piaf-train.json", False, 30),
