@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -52,6 +52,7 @@ FILES = (
 CACHE = PROJECT_ROOT / ".cache" / "reading-policy"
 MAX_FALSE_REFUSALS = 0.08  # as `training/calibrate.py`: the product promises ≤ 10% on unseen data
 OUTCOMES = (SpanStatus.SPAN.value, SpanStatus.NOT_STATED.value, SpanStatus.NOT_VERBATIM.value)
+NAN = float("nan")
 MIN_ROWS = 20  # an outcome seen less often than this keeps the bot's own decision: too few to choose on
 GRID = 41  # candidate thresholds per outcome: quantiles of the confidences
 NEVER = 1.01  # a probability no reply reaches: the model's "not stated" probability declines nothing
@@ -116,31 +117,57 @@ def read_question(bot, reader, question, chars: bool) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Table:
+    """The rows' fields as arrays, so that many decisions over the same rows are quick to score."""
+
+    confidence: np.ndarray
+    status: np.ndarray
+    abstained: np.ndarray  # the bot's own decision
+    not_stated: np.ndarray  # 0 where the reply carried no probability
+    impossible: np.ndarray
+    f1: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[dict]) -> Table:
+        return cls(
+            np.asarray([r["confidence"] for r in rows], dtype=float),
+            np.asarray([r["status"] for r in rows]),
+            np.asarray([r["abstained"] for r in rows], dtype=bool),
+            np.asarray([r.get("not_stated") or 0.0 for r in rows], dtype=float),
+            np.asarray([r["impossible"] for r in rows], dtype=bool),
+            np.asarray([r["f1"] for r in rows], dtype=float),
+        )
+
+    def answered(self, thresholds: dict[str, float], not_stated_from: float = NEVER) -> np.ndarray:
+        """Whether each row is answered when the outcomes in `thresholds` use those and others keep the bot's
+        own decision, and (with `not_stated_from`) none is where the model's "not stated" probability reaches it."""
+        given = ~self.abstained
+        for outcome, threshold in thresholds.items():
+            at = self.status == outcome
+            given = np.where(at, self.confidence >= threshold, given)
+        return given & (self.not_stated < not_stated_from)
+
+    def scores(self, given: np.ndarray) -> dict[str, float]:
+        """SQuAD v2 F1, unanswerable declined and false refusals of one decision over the rows."""
+        impossible, f1 = self.impossible, self.f1
+        per_question = np.where(impossible, ~given, np.where(given, f1, 0.0))
+        return {
+            "f1": float(per_question.mean()),
+            "f1_answerable": float(np.where(given, f1, 0.0)[~impossible].mean()) if (~impossible).any() else NAN,
+            "declined": float((~given)[impossible].mean()) if impossible.any() else NAN,
+            "false_refusals": float((~given)[~impossible].mean()) if (~impossible).any() else NAN,
+        }
+
+
 def answered(rows: list[dict], thresholds: dict[str, float], not_stated_from: float = NEVER) -> np.ndarray:
-    """Whether each row is answered when the outcomes in `thresholds` use those and others keep the bot's own
-    decision, and (with `not_stated_from`) none is where the model's "not stated" probability reaches it."""
-    given = np.asarray(
-        [r["confidence"] >= thresholds[r["status"]] if r["status"] in thresholds else not r["abstained"] for r in rows]
-    )
-    return given & below(rows, not_stated_from)
-
-
-def below(rows: list[dict], not_stated_from: float) -> np.ndarray:
-    """The rows whose "not stated" probability is under `not_stated_from` (a row without one is)."""
-    return np.asarray([(r.get("not_stated") or 0.0) < not_stated_from for r in rows])
+    """`Table.answered` over `rows`."""
+    return Table.of(rows).answered(thresholds, not_stated_from)
 
 
 def scores(rows: list[dict], given: np.ndarray) -> dict[str, float]:
-    """SQuAD v2 F1, unanswerable declined and false refusals of one decision over the rows."""
-    impossible = np.asarray([r["impossible"] for r in rows])
-    f1 = np.asarray([r["f1"] for r in rows])
-    per_question = np.where(impossible, ~given, np.where(given, f1, 0.0))
-    return {
-        "f1": float(per_question.mean()),
-        "f1_answerable": float(np.where(given, f1, 0.0)[~impossible].mean()) if (~impossible).any() else float("nan"),
-        "declined": float((~given)[impossible].mean()) if impossible.any() else float("nan"),
-        "false_refusals": float((~given)[~impossible].mean()) if (~impossible).any() else float("nan"),
-    }
+    """`Table.scores` over `rows`."""
+    return Table.of(rows).scores(given)
 
 
 def fit(rows: list[dict], bound: float = MAX_FALSE_REFUSALS) -> tuple[dict[str, float], float]:
@@ -149,30 +176,24 @@ def fit(rows: list[dict], bound: float = MAX_FALSE_REFUSALS) -> tuple[dict[str, 
     `bound` (the bot's own decision, with neither, is one of the choices); when no choice is within the
     bound, the one that refuses fewest."""
     outcomes = [o for o in OUTCOMES if sum(r["status"] == o for r in rows) >= MIN_ROWS]
-    confidence, status = np.asarray([r["confidence"] for r in rows]), np.asarray([r["status"] for r in rows])
-    impossible, f1 = np.asarray([r["impossible"] for r in rows], dtype=bool), np.asarray([r["f1"] for r in rows])
-    grid = sorted({0.0, 1.01, *np.quantile(confidence, np.linspace(0, 1, GRID)).tolist()})
+    table = Table.of(rows)
+    grid = sorted({0.0, 1.01, *np.quantile(table.confidence, np.linspace(0, 1, GRID)).tolist()})
     probabilities = [r["not_stated"] for r in rows if r.get("not_stated") is not None]
     quantiles = np.quantile(probabilities, np.linspace(0, 1, GRID)).tolist() if probabilities else []
-    kept = {cut: below(rows, cut) for cut in [NEVER, *sorted(set(quantiles))]}  # rows each cut leaves alone
-    own = answered(rows, {})
+    cuts = [NEVER, *sorted(set(quantiles))]
 
     def merit(decision: np.ndarray) -> tuple[bool, float]:  # within the bound, F1; else fewer refusals first
-        refused = float((~decision)[~impossible].mean()) if (~impossible).any() else 0.0
-        if refused > bound:
-            return False, -refused
-        return True, float(np.where(impossible, ~decision, np.where(decision, f1, 0.0)).mean())
+        result = table.scores(decision)
+        refused = 0.0 if np.isnan(result["false_refusals"]) else result["false_refusals"]
+        return (True, result["f1"]) if refused <= bound else (False, -refused)
 
-    best, chosen = merit(own), ({}, NEVER)  # the bot's own decision, unless a choice does better
+    best, chosen = merit(table.answered({})), ({}, NEVER)  # the bot's own decision, unless a choice does better
     for values in itertools.product(grid, repeat=len(outcomes)):
-        given = own.copy()
-        for outcome, value in zip(outcomes, values, strict=True):
-            at = status == outcome
-            given[at] = confidence[at] >= value
-        for cut, left in kept.items():
-            result = merit(given & left)
+        thresholds = dict(zip(outcomes, values, strict=True))
+        for cut in cuts:
+            result = merit(table.answered(thresholds, cut))
             if result > best:
-                best, chosen = result, (dict(zip(outcomes, values, strict=True)), cut)
+                best, chosen = result, (thresholds, cut)
     return chosen
 
 
