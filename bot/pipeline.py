@@ -132,7 +132,7 @@ class AnswerPath:
             from bot.llm import LLMRewriter
 
             self.rewriter = LLMRewriter(llm_client, fallback=self.rewriter)
-        self.ranker = SentenceRanker.bundled()
+        self._rankers: dict[str, SentenceRanker] = {}  # language → its ranker, loaded when first asked in it
         # Every threshold, from one file; what the reading model says counts only for the model it was calibrated on.
         policy = Policy.bundled().overridden(settings.abstain_below).read_by(settings.reader_model)
         self.reader = PassageReader(reader, null_threshold=policy.reader_null_threshold)
@@ -142,6 +142,12 @@ class AnswerPath:
         self.chain = RunnableLambda(self._understand) | RunnableBranch(
             (lambda understood: understood.early is not None, RunnableLambda(self._decline_early)), searched
         )
+
+    def ranker(self, language: str) -> SentenceRanker:
+        """The sentence ranker for questions in `language` (`SentenceRanker.bundled`), loaded once."""
+        if language not in self._rankers:
+            self._rankers[language] = SentenceRanker.bundled(language)
+        return self._rankers[language]
 
     def answer(self, asked: Asked) -> Answer:
         """Run the chain on one question."""
@@ -244,7 +250,7 @@ class AnswerPath:
             )
             vector = None if judge == query else self.encoder.embed_query_vector(judge)
             retrieval = index.retriever.retrieve(query, u.focus, within=within, language=language, judged_by=vector)
-            candidates = self.ranker.rank(tokenize(judge, language), retrieval, search)
+            candidates = self.ranker(language).rank(tokenize(judge, language), retrieval, search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
             if key not in best or confidence > best[key][0]:

@@ -153,9 +153,12 @@ class SentenceRanker:
         self.model = model
 
     @classmethod
-    def bundled(cls) -> SentenceRanker:
-        """The ranker trained by `make train`, shipped in bot/models/."""
-        return cls(LinearModel.load(MODELS_DIR / "ranker.json"))
+    def bundled(cls, language: str = "en") -> SentenceRanker:
+        """The ranker `make train` shipped in bot/models/ for questions in `language`: the one trained on
+        that language (`ranker-zh.json`), else for any language but English the one trained on others
+        (`ranker-other.json`), else the English one (`ranker.json`)."""
+        names = [f"ranker-{language}.json", *(["ranker-other.json"] if language != "en" else []), "ranker.json"]
+        return cls(LinearModel.load(next(MODELS_DIR / n for n in names if (MODELS_DIR / n).exists())))
 
     def rank(self, query_tokens: list[str], retrieval: Retrieval, index: SearchIndex) -> list[Candidate]:
         """Candidates best first."""

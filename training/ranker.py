@@ -2,7 +2,9 @@
 predicting whether a retrieved sentence holds a SQuAD question's gold answer.
 
 Trained on the SQuAD 2.0 train sample minus the calibration articles; scored on those and on the dev
-sample (which no model is trained on). `python -m training.ranker`
+sample (which no model is trained on). Other languages get rankers of their own (`LANGUAGES`;
+`bot/models/ranker-zh.json`, `ranker-other.json`), each trained on files of those languages and shipped
+when it beats the English one on a held-out file's calibration part. `python -m training.ranker`
 """
 
 from __future__ import annotations
@@ -10,19 +12,32 @@ from __future__ import annotations
 import numpy as np
 
 from bot.rank import FEATURES, MODELS_DIR, LinearModel, candidate_rows, sentence_features
+from evals.squad import article_part, load_squad
 from index.lexical import tokenize
-from training.corpus import CALIBRATION_ARTICLES, DEV_FILE, TRAIN_FILE, Corpus, holds_answer, open_corpus
+from training.corpus import CALIBRATION_ARTICLES, DEV_FILE, SHARED, TRAIN_FILE, Corpus, holds_answer, open_corpus
+
+QA = SHARED / "qa"
+# Rankers of their own for other languages than English, where the English one's features weigh
+# differently: the bundled model's embeddings are English (and know 244 CJK characters), so sentences are
+# told apart by their words more than by their meaning. name → ((file, its language) trained on, which no
+# evaluation or calibration reads; (file, language) whose calibration part decides whether it is shipped).
+# "other" serves every language but English without a ranker of its own.
+LANGUAGES = {
+    "zh": ((("zh-cmrc2018-trial.json", "zh"), ("zh-hant-drcd-test.json", "zh")), ("zh-cmrc2018-dev.json", "zh")),
+    "other": ((("it-squad-v1-dev-mt.json", "it"),), ("fr-piaf-train.json", "fr")),
+}
 
 
-def examples(corpus: Corpus, keep=lambda q: True) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(features, labels) of each kept answerable question's candidate sentences."""
+def examples(corpus: Corpus, keep=lambda q: True, language: str = "en") -> list[tuple[np.ndarray, np.ndarray]]:
+    """(features, labels) of each kept answerable question's candidate sentences, the question searched
+    and tokenized as one in `language`."""
     found = []
     for question in corpus.questions:
         if question.impossible or not keep(question):
             continue
-        retrieval = corpus.retriever.retrieve(question.text)
+        retrieval = corpus.retriever.retrieve(question.text, language=language)
         rows = candidate_rows(retrieval, corpus.index)
-        table = sentence_features(tokenize(question.text), retrieval, rows, corpus.index)
+        table = sentence_features(tokenize(question.text, language), retrieval, rows, corpus.index)
         labels = np.array([holds_answer(r, question, corpus.index) for r in rows], dtype=bool)
         found.append((table, labels))
     return found
@@ -56,6 +71,27 @@ def scores(model: LinearModel, groups: list[tuple[np.ndarray, np.ndarray]]) -> d
     }
 
 
+def train_language(
+    name: str, files: tuple[tuple[str, str], ...], held_out: tuple[str, str], english: LinearModel
+) -> None:
+    """Train the ranker `name` on `files` and ship it (`ranker-<name>.json`) only if it ranks the calibration
+    part of `held_out` better than the English ranker does; else the English one serves those languages."""
+    groups = [g for file, language in files for g in examples(open_corpus(QA / file), language=language)]
+    file, language = held_out
+    titles = set(article_part(*load_squad(QA / file), "calibration")[0])
+    held = examples(open_corpus(QA / file), lambda q: q.title in titles, language)
+    model = fit(groups)
+    report = {f"{file} calibration part": scores(model, held), "english_ranker_there": scores(english, held)}
+    print(f"ranker ({name}):", report)
+    path = MODELS_DIR / f"ranker-{name}.json"
+    if report[f"{file} calibration part"]["hit_at_1"] <= report["english_ranker_there"]["hit_at_1"]:
+        path.unlink(missing_ok=True)
+        print(f"ranker ({name}): no better than the English ranker there; not shipped")
+        return
+    trained_on = " + ".join(file for file, _ in files)
+    model.save(path, trained_on=f"{trained_on}: {sum(len(t) for t, _ in groups)} candidates", scores=report)
+
+
 def main() -> None:
     train = open_corpus(TRAIN_FILE)
     groups = examples(train, lambda q: q.title not in CALIBRATION_ARTICLES)
@@ -71,6 +107,8 @@ def main() -> None:
         trained_on=f"SQuAD 2.0 train sample minus {', '.join(CALIBRATION_ARTICLES)}: {sum(len(t) for t, _ in groups)} candidates",
         scores=report,
     )
+    for name, (files, held_out) in LANGUAGES.items():
+        train_language(name, files, held_out, model)
 
 
 if __name__ == "__main__":
