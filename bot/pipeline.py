@@ -250,7 +250,10 @@ class AnswerPath:
             )
             vector = None if judge == query else self.encoder.embed_query_vector(judge)
             retrieval = index.retriever.retrieve(query, u.focus, within=within, language=language, judged_by=vector)
-            candidates = self.ranker(language).rank(tokenize(judge, language), retrieval, search)
+            # The ranker learned on a language serves questions asked of articles in it; across languages,
+            # the English one (its few shared words need the meaning's features).
+            ranker = self.ranker(language if search.written_in(language) else "en")
+            candidates = ranker.rank(tokenize(judge, language), retrieval, search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
             if key not in best or confidence > best[key][0]:

@@ -50,3 +50,8 @@ _shared = LanguageIdentifier()
 def language_of(text: str, default: str = "en") -> str:
     """ISO 639-1 code of a text's language. `language_of("Où est le siège ?") == "fr"`"""
     return _shared.identify(text, default)
+
+
+def document_language(text: str) -> str:
+    """ISO 639-1 code of a document's language, identified from its beginning (its first 2,000 characters)."""
+    return language_of(text[:2000])

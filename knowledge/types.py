@@ -52,9 +52,9 @@ class Article:
     @property
     def language(self) -> str:
         """ISO 639-1 code: the front matter's `language`, else identified from the text."""
-        from knowledge.language import language_of
+        from knowledge.language import document_language
 
-        return str(self.metadata.get("language") or language_of(self.text[:2000]))
+        return str(self.metadata.get("language") or document_language(self.text))
 
     @property
     def pages(self) -> int | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def open_corpus(path: Path = TRAIN_FILE, top_k: int = 5) -> Corpus:
     # An article without a title (CMRC 2018's dev set has two) has no title line to find it by: left out.
     data = [a for a in json.loads(raw)["data"] if str(a["title"]).strip()]
     articles = {a["title"].replace("_", " "): "\n\n".join(p["context"].strip() for p in a["paragraphs"]) for a in data}
+    shutil.rmtree(folder / "knowledge", ignore_errors=True)  # no article left over from an earlier version of this code
     write_knowledge(articles, folder / "knowledge")
     settings = Settings(knowledge_dir=folder / "knowledge", index_dir=folder / "index", progress=True, top_k=top_k)
     bot = Bot(settings=settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.retrieve import reciprocal_rank_fusion
+from bot.retrieve import FILL_ONLY, reciprocal_rank_fusion
 from index.lexical import tokenize
 
 
@@ -55,6 +55,12 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     assert max(fused, key=fused.get) == 2 and set(fused) == {1, 2, 3}
 
 
+def test_a_ranking_that_only_fills_comes_after_every_place_of_the_others():
+    words = list(range(1, 21))  # a full list of candidates
+    fused = reciprocal_rank_fusion([[99, 98], words], k=60, weights=(FILL_ONLY, 1.0))
+    assert sorted(fused, key=lambda i: -fused[i]) == [*words, 99, 98]
+
+
 def test_acronyms_are_spelled_out_only_where_the_question_writes_one():
     from bot.retrieve import SearchIndex
 
@@ -96,3 +102,14 @@ def test_bot_search_returns_k_passages_at_their_exact_offsets(shipped_bot, shipp
 def test_bot_search_refuses_a_k_that_is_not_a_positive_whole_number(shipped_bot, k):
     with pytest.raises(ValueError, match="k must be"):
         shipped_bot.search("Hefei", k=k)
+
+
+def test_an_index_knows_which_languages_its_articles_are_written_in():
+    from bot.retrieve import SearchIndex
+
+    texts = {
+        "a": "The association will be located in Hefei, a hub for future industries, and open to partners.",
+        "b": "L'association sera située à Hefei, déjà un pôle pour les industries du futur, et ouverte à tous.",
+    }
+    index = SearchIndex([], None, None, {}, {}, [], [], texts)
+    assert index.written_in("en") and index.written_in("fr") and not index.written_in("zh")
