@@ -252,7 +252,7 @@ class AnswerPath:
             retrieval = index.retriever.retrieve(query, u.focus, within=within, language=language, judged_by=vector)
             # The ranker learned on a language serves questions asked of articles in it; across languages,
             # the English one (its few shared words need the meaning's features).
-            ranker = self.ranker(language if search.written_in(language) else "en")
+            ranker = self.ranker(language if language != "en" and search.written_in(language) else "en")
             candidates = ranker.rank(tokenize(judge, language), retrieval, search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None
