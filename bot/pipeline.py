@@ -163,10 +163,15 @@ class AnswerPath:
         with what it said (`AnswerComposer.reconsider`): a span it finds verbatim leads the answer (in place
         of the extractive reader's), above the quote that holds it; "not stated" may turn an answer down, a
         span may take back a decline. No reply, or an unchanged decision without a span, returns `answer`."""
-        text, _ = window_text(decided.verdict.reading.rows, decided.index)
-        found = reader.read(decided.question, [text])
+        found = self.read_window(decided, reader)
         verdict = self.composer.reconsider(decided.verdict, found.status.value, found.not_stated)
         return self.settle(answer, decided, found, verdict), found
+
+    @staticmethod
+    def read_window(decided: Decided, reader: LLMSpanReader) -> SpanReading:
+        """What the local reading model says of the decided window: the one place that chooses what it reads."""
+        text, _ = window_text(decided.verdict.reading.rows, decided.index)
+        return reader.read(decided.question, [text])
 
     def settle(self, answer: Answer, decided: Decided, found: SpanReading, verdict: Verdict) -> Answer:
         """The answer for `verdict`, given what the reading model `found` in the decided window; `answer`
@@ -252,7 +257,7 @@ class AnswerPath:
             retrieval = index.retriever.retrieve(query, u.focus, within=within, language=language, judged_by=vector)
             # The ranker learned on a language serves questions asked of articles in it; across languages,
             # the English one (its few shared words need the meaning's features).
-            ranker = self.ranker(language if language != "en" and search.written_in(language) else "en")
+            ranker = self.ranker(language if search.in_own_language(language) else "en")
             candidates = ranker.rank(tokenize(judge, language), retrieval, search)
             confidence = candidates[0].score if candidates else 0.0
             key = within is not None

@@ -119,6 +119,12 @@ class SearchIndex:
             self._languages = frozenset(document_language(text) for text in self.article_texts.values())
         return language in self._languages
 
+    def in_own_language(self, language: str) -> bool:
+        """Is a question in `language` one in another language than English, asked of articles written in
+        it? Then it is searched by its words first and ranked by its language's ranker (`bot/rank.py`);
+        an English question never needs the articles' languages identified."""
+        return language != "en" and self.written_in(language)
+
     def chunks_of(self, article_id: str) -> list[int]:
         """Indexes of an article's chunks (chunks are in article order)."""
         if self._chunks_of is None:
@@ -290,7 +296,7 @@ class HybridRetriever(BaseRetriever):
         # calibration parts of PIAF, machine-translated Spanish SQuAD and CMRC: hit@5 0.74 / 0.76 / 0.92
         # fused with them, 0.86 / 0.91 / 1.00 with the words first), so there the meaning's rankings only
         # fill the places the words leave. Asked of articles in English, its few shared words need them.
-        by_meaning = 1.0 if language == "en" or not index.written_in(language) else FILL_ONLY
+        by_meaning = FILL_ONLY if index.in_own_language(language) else 1.0
         fused = reciprocal_rank_fusion(rankings, self.rrf_k, (by_meaning, 1.0, by_meaning, 1.0))
         ranking = sorted(fused.items(), key=lambda kv: -kv[1])[: self.top_k]
         rows = {r for chunk, _ in ranking for r in index.rows_of_chunk[chunk]}

@@ -28,7 +28,6 @@ import typer
 from bot.compose import Scale
 from bot.llm_reader import SpanStatus
 from bot.pipeline import Asked
-from bot.read import window_text
 from evals.metrics import squad_scores, strip_markers
 from evals.runner import temporary_bot
 from evals.squad import article_part, contains_gold, load_squad, spread, write_knowledge
@@ -99,8 +98,7 @@ def read_question(bot, reader, question, chars: bool) -> dict:
     row = {"id": question.id, "impossible": question.impossible, "abstained": answer.abstained, "scale": None}
     if decided is None:  # declined before reading (an instruction, an unclear reference): no threshold applies
         return row
-    text, _ = window_text(decided.verdict.reading.rows, decided.index)
-    found = reader.read(decided.question, [text])
+    found = bot.path.read_window(decided, reader)
     given = bot.path.settle(answer, decided, found, replace(decided.verdict, reason=None))
     prediction = given.short_answer or strip_markers(given.text)
     _, f1 = squad_scores(question.answers, prediction, chars) if not question.impossible else (0, 0.0)

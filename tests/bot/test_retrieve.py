@@ -113,3 +113,4 @@ def test_an_index_knows_which_languages_its_articles_are_written_in():
     }
     index = SearchIndex([], None, None, {}, {}, [], [], texts)
     assert index.written_in("en") and index.written_in("fr") and not index.written_in("zh")
+    assert index.in_own_language("fr") and not index.in_own_language("en") and not index.in_own_language("zh")
