@@ -8,6 +8,7 @@ exact (a reply 10 s late, a full queue). The real model's end-to-end test is tes
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -143,6 +144,7 @@ def test_only_a_verbatim_span_leads_the_answer_above_the_quote_that_holds_it(shi
     shipped_bot.ask(question)  # opens the index
     answer, decided = shipped_bot.path.answer_in_full(Asked(question, [], shipped_bot._live.index))
     assert decided is not None and not answer.abstained
+    assert len(decided.windows) == 1  # an English question: the ranker's window alone
     replies = ["{}", '{"span": "in the city of Hefei"}', '{"span": ""}', '{"span": "Anhui province"}']
     reader = LLMSpanReader(scripted(ScriptedEngine(replies)), wait_s=5)
     for _ in range(2):  # rephrased, then "not stated": the answer is left exactly as it was
@@ -182,3 +184,40 @@ def test_what_the_model_read_decides_again_on_its_calibrated_thresholds(shipped_
     assert turned_down.abstain_reason.value == "not-stated" and turned_down.question == yes.question
     kept, found = shipped_bot.path.read_closely(yes, decided_yes, reader)
     assert found.status is SpanStatus.NO_REPLY and kept is yes
+
+
+def test_a_question_in_its_articles_other_language_is_read_in_two_windows_and_answered_from_the_one_holding_the_span(
+    tmp_path, embedder
+):
+    """Other languages' rankers are less sure of the first window: the model reads the second too, and a
+    span it finds there leads the answer above that window's own sentence (the first window's is not quoted)."""
+    from bot import Bot
+    from bot.pipeline import Asked
+    from bot.read import window_text
+    from knowledge.settings import Settings
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "observatoire.txt").write_text(
+        "L'observatoire du pic\n\n"
+        "L'observatoire a été construit sur le pic en 1932 par une équipe de vingt ingénieurs. "
+        "Le bâtiment principal abrite un télescope de deux mètres.\n\n"
+        "La route qui mène au pic est fermée en hiver à cause de la neige. "
+        "Les visiteurs montent alors par un téléphérique ouvert depuis 1975.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(reader="extractive", knowledge_dir=articles, index_dir=tmp_path / "index", progress=False)
+    bot = Bot(settings=settings, embedder=embedder)
+    bot.index()
+    question = "Depuis quand le téléphérique du pic est-il ouvert ?"
+    bot.ask(question)  # opens the index
+    answer, decided = bot.path.answer_in_full(Asked(question, [], bot._live.index))
+    assert decided is not None and len(decided.windows) == 2
+    first_text, second_text = (window_text(rows, decided.index)[0] for _, rows in decided.windows)
+    # A word of the second window that the first lacks.
+    span = next(w for w in re.findall(r"\w{5,}", second_text) if w not in first_text)
+    reader = LLMSpanReader(scripted(ScriptedEngine(["{}", json.dumps({"span": span})])), wait_s=5)
+    refined, found = bot.path.read_closely(answer, decided, reader)
+    assert found.status is SpanStatus.SPAN and found.window == 1 and refined.short_answer == span
+    assert refined.text.startswith(f"{span} [1]") and len(refined.citations) == 1
+    assert span in refined.citations[0].quote and refined.citations[0].quote in second_text
