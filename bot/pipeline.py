@@ -114,7 +114,7 @@ class Decided:
     index: SearchIndex
     titles: list[str]  # what a decline says the articles cover
     stands_by: bool  # the extractive reader stands by its own span (it may lead when the model finds none)
-    # What the reading model reads: each window's reading and its sentences (`AnswerPath.windows_to_read`).
+    # What the reading model reads: each window's reading and its sentences (`windows_to_read`).
     windows: tuple[tuple[Reading, tuple[int, ...]], ...]
 
 
@@ -345,7 +345,7 @@ def windows_to_read(
     """What the local reading model reads: the decided reading's window (its sentence and the one before);
     for a question in another language than English asked of articles in it, whose rankers put the
     answer's sentence first less often, the candidate sentences of the decided reading and of the next
-    one the extractive reader read instead: about as much to read, so no slower. (On the calibration
+    one the extractive reader read instead, about as much to read as one window. (On the calibration
     parts, reading both whole windows found a little more but took 1.5 times as long, past the 3 s wait.)"""
     if not own_language:
         return ((decided, decided.rows),)
