@@ -56,9 +56,9 @@ def load_reading_model(settings, language_of) -> ReadingModel | None:
     from bot.llama import LocalModel
 
     model = LocalModel.shared(path, settings.reader_threads)
-    wait = settings.reader_wait_s
-    rewriter = StandaloneRewriter(model, language_of, wait) if settings.reader_condense else None
-    return ReadingModel(LLMSpanReader(model, wait), rewriter)
+    budget = settings.reader_wait_s, settings.reader_read_s
+    rewriter = StandaloneRewriter(model, language_of, *budget) if settings.reader_condense else None
+    return ReadingModel(LLMSpanReader(model, *budget), rewriter)
 
 
 def refine(

@@ -61,15 +61,15 @@ def checked(rewrite: str, question: str, history: Sequence[Turn], language: str)
 
 
 class StandaloneRewriter:
-    """Asks a chat model (`bot.llama.LocalModel`, or anything with `chat(body, wait_s)`) for the
-    standalone form of a follow-up.
+    """Asks a chat model (`bot.llama.LocalModel`, or anything with `chat(body, wait_s, read_s)`) for the
+    standalone form of a follow-up, within the same budget as `LLMSpanReader`.
 
     >>> StandaloneRewriter(model).rewrite("And to Chang'e 6?", turns, "en")  # doctest: +SKIP
     "Which countries contribute instruments to Chang'e 6?"
     """
 
-    def __init__(self, model, language_of: Callable[[str, str], str], wait_s: float = 3.0):
-        self.model, self.language_of, self.wait_s = model, language_of, wait_s
+    def __init__(self, model, language_of: Callable[[str, str], str], wait_s: float, read_s: float):
+        self.model, self.language_of, self.wait_s, self.read_s = model, language_of, wait_s, read_s
 
     def rewrite(self, question: str, history: Sequence[Turn], language: str) -> str | None:
         """The checked standalone question, or None (no usable history, no reply in time, or it failed a check)."""
@@ -82,7 +82,7 @@ class StandaloneRewriter:
             "temperature": 0,
             "response_format": {"type": "json_schema", "json_schema": {"schema": prompts.STANDALONE_SCHEMA}},
         }
-        reply = self.model.chat(body, self.wait_s)
+        reply = self.model.chat(body, self.wait_s, self.read_s)
         try:
             rewrite = json.loads(reply["choices"][0]["message"]["content"])["question"]
         except (TypeError, KeyError, IndexError, json.JSONDecodeError):

@@ -1,12 +1,13 @@
 """The local reading model in this process: llama.cpp through the prebuilt `xllamacpp` wheel, one
 instance per process, fed by one worker thread from a bounded queue.
 
-A caller never waits longer than its budget: a full queue answers None at once, a request still queued
-or running when the budget ends answers None (the worker drops requests whose time is up, and tells
-llama.cpp how long a reply may take). xllamacpp also opens llama.cpp's HTTP server; it is bound to
-127.0.0.1 on a port the system picks, and nothing here uses it. Fetching the model is `bot/gguf.py`'s job.
+A question waits for the model at most its `wait_s` (the chats ahead of it in the queue), then reads
+for at most its `read_s`: a full queue answers None at once, a request not begun within `wait_s` is
+withdrawn (the worker drops it), and a read still running at `read_s` stops at its next token (llama.cpp
+is told the limit too). xllamacpp also opens llama.cpp's HTTP server; it is bound to 127.0.0.1 on a port
+the system picks, and nothing here uses it. Fetching the model is `bot/gguf.py`'s job.
 
-    model = LocalModel.shared(path, threads=2); model.chat({"messages": [...]}, wait_s=3.0)
+    model = LocalModel.shared(path, threads=2); model.chat({"messages": [...]}, wait_s=3.0, read_s=10.0)
 """
 
 from __future__ import annotations
@@ -28,9 +29,30 @@ CONTEXT_TOKENS = 2048  # a question and two windows need about 300
 @dataclass
 class _Request:
     body: dict
-    deadline: float  # time.monotonic() past which nobody waits for the reply
+    begin_by: float  # time.monotonic() past which nobody waits for the read to begin
+    read_s: float  # how long the read may take once begun
+    deadline: float = 0.0  # time.monotonic() past which nobody waits for the reply (set when it begins)
+    began: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    withdrawn: bool = False  # the caller stopped waiting before the read began
+    lock: threading.Lock = field(default_factory=threading.Lock)
     reply: dict | None = None
+
+    def begin(self) -> bool:
+        """Called by the worker: True (and the read's deadline set) unless the caller has stopped waiting."""
+        with self.lock:
+            now = time.monotonic()
+            if self.withdrawn or now > self.begin_by:
+                return False
+            self.deadline = now + self.read_s
+            self.began.set()
+            return True
+
+    def withdraw(self) -> bool:
+        """Called by the caller whose wait ended: True when the read had not begun (it never will)."""
+        with self.lock:
+            self.withdrawn = not self.began.is_set()
+            return self.withdrawn
 
 
 class LocalModel:
@@ -59,7 +81,7 @@ class LocalModel:
         """Stop the worker: a request in progress stops at its next token; the model is freed."""
         self._closing.set()
         try:
-            self._requests.put_nowait(_Request({}, 0.0))  # wakes a worker waiting for work
+            self._requests.put_nowait(_Request({}, 0.0, 0.0))  # wakes a worker waiting for work
         except queue.Full:
             pass
         if self._worker is not threading.current_thread():
@@ -83,21 +105,24 @@ class LocalModel:
         """Run `body` once when the model is free, with nobody waiting: the prompt's shared beginning (a
         system prompt) stays in llama.cpp's cache, so a question's prompt is read from where it differs."""
         try:
-            self._requests.put_nowait(_Request(body, time.monotonic() + 600))
+            self._requests.put_nowait(_Request(body, time.monotonic() + 600, 600))
         except queue.Full:
             pass
 
-    def chat(self, body: dict, wait_s: float) -> dict | None:
-        """An OpenAI-style chat completion for `body`, or None when it is not ready within `wait_s`
-        seconds (queue full, still queued, still running) or the model failed."""
+    def chat(self, body: dict, wait_s: float, read_s: float) -> dict | None:
+        """An OpenAI-style chat completion for `body`, or None: the queue is full, the read did not begin
+        within `wait_s` seconds (other chats' reads ahead of it), it did not end within `read_s` seconds
+        of beginning, or the model failed."""
         if self.failure is not None:
             return None
-        request = _Request(body, time.monotonic() + wait_s)
+        request = _Request(body, time.monotonic() + wait_s, read_s)
         try:
             self._requests.put_nowait(request)
         except queue.Full:
             return None
-        request.done.wait(wait_s)
+        if not request.began.wait(wait_s) and request.withdraw():
+            return None
+        request.done.wait(max(request.deadline - time.monotonic(), 0.0) + 0.05)
         return request.reply if request.done.is_set() else None
 
     # --- the worker ---------------------------------------------------------------------------------
@@ -112,8 +137,7 @@ class LocalModel:
         self._loaded.set()
         while not self._closing.is_set():
             request = self._requests.get()
-            left = request.deadline - time.monotonic()
-            if left <= 0.05:  # nobody waits for it any more
+            if not request.begin():  # nobody waits for it any more
                 continue
             try:
                 reply = _streamed(server, request, self._closing)

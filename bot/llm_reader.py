@@ -114,17 +114,18 @@ def request_body(question: str, windows: Sequence[str]) -> dict:
 
 
 class LLMSpanReader:
-    """Asks a chat model (`bot.llama.LocalModel`, or anything with `chat(body, wait_s)`) for a span."""
+    """Asks a chat model (`bot.llama.LocalModel`, or anything with `chat(body, wait_s, read_s)`) for a span:
+    it waits `wait_s` seconds at most for the model to be free, then `read_s` at most for the read."""
 
-    def __init__(self, model, wait_s: float = 3.0):
-        self.model, self.wait_s = model, wait_s
+    def __init__(self, model, wait_s: float, read_s: float):
+        self.model, self.wait_s, self.read_s = model, wait_s, read_s
         if hasattr(model, "prefill"):  # the instructions, read once at start-up rather than per question
             model.prefill(request_body("?", [""]))
 
     def read(self, question: str, windows: Sequence[str]) -> SpanReading:
-        """The span of `windows` that answers `question`, within `wait_s` seconds, or why there is none."""
+        """The span of `windows` that answers `question`, within the budget, or why there is none."""
         began = time.perf_counter()
-        reply = self.model.chat(request_body(question, windows), self.wait_s)
+        reply = self.model.chat(request_body(question, windows), self.wait_s, self.read_s)
         ms = round((time.perf_counter() - began) * 1000, 3)
         try:
             choice = reply["choices"][0]

@@ -295,8 +295,8 @@ class Bot:
         """Successive answers to one question, the last one final. The extractive answer comes first (in
         about 20 ms); with the local reading model (`Settings.reader`), the answer it leads to may follow
         (`bot/close_reading.py`: a follow-up made standalone, a span found verbatim, the decision taken again
-        with what it read), each step within `reader_wait_s`. With an LLM server, the verified sentences grow while
-        the LLM writes (see `bot.llm.LLMAnswerer`). Bad input raises here, before the first answer."""
+        with what it read), each step within `reader_wait_s` for the model and `reader_read_s` for its read. With
+        an LLM server, the verified sentences grow while the LLM writes (see `bot.llm.LLMAnswerer`). Bad input raises here, before the first answer."""
         from bot.pipeline import Asked
 
         question = clean_question(question)

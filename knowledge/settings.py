@@ -187,7 +187,11 @@ class Settings:
         Path("~/.cache/deepspace-qa/llm"), "Per-user folder of the local reading model's file (fetched by make setup)."
     )
     reader_wait_s: PositiveNumber = _describe(
-        3.0, "Seconds a question waits for the reading model (queue included) before keeping the extractive answer."
+        3.0,
+        "Seconds a question waits for the reading model to be free (other chats' reads) before keeping the extractive answer.",
+    )
+    reader_read_s: PositiveNumber = _describe(
+        10.0, "Seconds the reading model may take over one read, once begun, before the extractive answer is kept."
     )
     reader_threads: PositiveInt = _describe(2, "CPU threads the local reading model uses.")
     reader_condense: bool = _describe(

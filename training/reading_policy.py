@@ -60,7 +60,7 @@ BOUNDS = (MAX_FALSE_REFUSALS, 0.06, 0.04, 0.02)  # false-refusal bounds `fit` ma
 
 
 def read_file(
-    name: str, chars: bool, limit: int, wait_s: float, model: str, echo=print, read: bool = True
+    name: str, chars: bool, limit: int, read_s: float, model: str, echo=print, read: bool = True
 ) -> list[dict]:
     """At least `limit` rows of the file's calibration part, questions spread over it, read by the local
     reading `model` (cached in `CACHE`, every cached row kept; a rerun reads only what is missing;
@@ -73,7 +73,7 @@ def read_file(
     chosen = spread(questions, limit)
     todo = [q for q in chosen if q.id not in done][: max(0, limit - len(done))]
     if todo and read:
-        overrides = {"reader": "llm", "reader_model": model, "reader_wait_s": wait_s}
+        overrides = {"reader": "llm", "reader_model": model, "reader_read_s": read_s}
         with temporary_bot(partial(write_knowledge, articles), "dsqa-policy-", overrides) as (bot, _, _):
             reader = bot.span_reader
             if reader is None or not reader.model.wait_loaded(300):
@@ -216,7 +216,7 @@ def held_out_bound(rows: list[dict], echo=print) -> float:
 
 def main(
     limit: int = typer.Option(0, help="Questions per file (0: each file's own number)."),
-    wait_s: float = typer.Option(120.0, help="Seconds a reading may take (calibration measures outcomes, not speed)."),
+    read_s: float = typer.Option(120.0, help="Seconds a reading may take (calibration measures outcomes, not speed)."),
     read: bool = typer.Option(True, help="Read the questions not read yet; --no-read fits on the rows read so far."),
 ):
     """Read the calibration parts, fit the thresholds per scale, and write them to the policy file."""
@@ -225,7 +225,7 @@ def main(
     rows_by_scale: dict[str, list[dict]] = {}
     read_rows = {}
     for name, chars, count in FILES:
-        rows = read_rows[name] = read_file(name, chars, limit or count, wait_s, model, read=read)
+        rows = read_rows[name] = read_file(name, chars, limit or count, read_s, model, read=read)
         for row in rows:
             if row["scale"] is not None:
                 rows_by_scale.setdefault(row["scale"], []).append(row)

@@ -20,7 +20,9 @@ STANDALONE = "Which countries contribute instruments to Chang'e 7?"
 
 def reading_model(replies: list[str], identify) -> ReadingModel:
     model = scripted(ScriptedEngine(["{}", *replies]))  # the first reply goes to the reader's start-up prefill
-    return ReadingModel(LLMSpanReader(model, wait_s=5), StandaloneRewriter(model, identify, wait_s=5))
+    return ReadingModel(
+        LLMSpanReader(model, wait_s=5, read_s=5), StandaloneRewriter(model, identify, wait_s=5, read_s=5)
+    )
 
 
 def follow_up(bot, monkeypatch):

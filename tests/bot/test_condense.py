@@ -55,12 +55,12 @@ def test_only_a_checked_reply_in_time_is_used():
         json.dumps({"question": "And to Chang'e 7?"}),  # echoed: failed the check
         "not json",
     ]
-    rewriter = StandaloneRewriter(scripted(ScriptedEngine(replies)), same_language, wait_s=5)
+    rewriter = StandaloneRewriter(scripted(ScriptedEngine(replies)), same_language, wait_s=5, read_s=5)
     assert (
         rewriter.rewrite("And to Chang'e 7?", EARLIER, "en") == "Which countries contribute instruments to Chang'e 7?"
     )
     assert rewriter.rewrite("And to Chang'e 7?", EARLIER, "en") is None
     assert rewriter.rewrite("And to Chang'e 7?", EARLIER, "en") is None
     assert rewriter.rewrite("And to Chang'e 7?", [], "en") is None  # nothing to draw on: the model is not asked
-    slow = StandaloneRewriter(scripted(ScriptedEngine(replies[:1], delay=1.0)), same_language, wait_s=0.3)
+    slow = StandaloneRewriter(scripted(ScriptedEngine(replies[:1], delay=1.0)), same_language, wait_s=0.3, read_s=0.3)
     assert slow.rewrite("And to Chang'e 7?", EARLIER, "en") is None
