@@ -40,10 +40,10 @@ class SearchIndex:
     rows_of_chunk: list[list[int]] = field(default_factory=list)  # chunk index → its sentence rows
     chunk_position: dict[str, int] = field(default_factory=dict)  # chunk id → index in `chunks`
     acronyms: dict[str, str] = field(default_factory=dict)  # lower-case acronym → the name the articles spell out
+    languages: frozenset[str] = frozenset()  # the articles' languages (ISO 639-1)
     _row_of_text: dict[str, int] | None = None
     _article_rows: dict[str, range] | None = None
     _chunks_of: dict[str, list[int]] | None = None
-    _languages: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not self.rows_of_chunk:
@@ -73,6 +73,7 @@ class SearchIndex:
             rows_of_chunk=snapshot.rows_of_chunk(),
             chunk_position=snapshot.chunk_position,
             acronyms=snapshot.acronyms(),
+            languages=snapshot.languages(),
         )
 
     def spelled_out(self, query: str, words: frozenset[str] = frozenset()) -> str:
@@ -112,17 +113,12 @@ class SearchIndex:
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
     def written_in(self, language: str) -> bool:
-        """Is an article written in `language`? (Each article's language identified once, when first asked.)"""
-        if self._languages is None:
-            from knowledge.language import document_language
-
-            self._languages = frozenset(document_language(text) for text in self.article_texts.values())
-        return language in self._languages
+        """Is an article written in `language` (as the index recorded it)?"""
+        return language in self.languages
 
     def in_own_language(self, language: str) -> bool:
         """Is a question in `language` one in another language than English, asked of articles written in
-        it? Then it is searched by its words first and ranked by its language's ranker (`bot/rank.py`);
-        an English question never needs the articles' languages identified."""
+        it? Then it is searched by its words first and ranked by its language's ranker (`bot/rank.py`)."""
         return language != "en" and self.written_in(language)
 
     def chunks_of(self, article_id: str) -> list[int]:

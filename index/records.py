@@ -36,6 +36,7 @@ class ArticleRecords:
     sentence_tokens: list[list[str]]  # per sentence with its context, distinct and sorted
     sentence_contexts: list[str]  # what each sentence leans on: its list label, its introduction
     acronyms: dict[str, str]  # lower-case acronym → the name the article spells out
+    language: str  # ISO 639-1: `Article.language`, which its words are stemmed in
 
     def texts_to_embed(self) -> list[str]:
         """Chunks, then sentences: each sentence with its context, so "Thailand is providing …" in the
@@ -73,6 +74,7 @@ def derive_records(article: Article, chunk_size: int, chunk_overlap: int) -> Art
         ],
         sentence_contexts=contexts,
         acronyms=acronyms(article.text),
+        language=language,
     )
 
 

@@ -45,6 +45,7 @@ class ArticleEntry:
     chunk_rows: tuple[int, int]
     sentence_rows: tuple[int, int]
     acronyms: dict = field(default_factory=dict)  # lower-case acronym → the name the article spells out
+    language: str = ""  # ISO 639-1, `Article.language` at index time ("": a snapshot written before it was kept)
 
     @property
     def chunk_count(self) -> int:
@@ -157,6 +158,11 @@ class Snapshot:
             Article(id=e.id, title=e.title, text=t, path=Path(e.path) if e.path else None, metadata=dict(e.metadata))
             for e, t in zip(self.entries, self.texts, strict=True)
         ]
+
+    def languages(self) -> frozenset[str]:
+        """The languages the articles are written in, as indexed (`Article.language`: the front matter's
+        `language`, else identified from the text; identified now for an entry that did not keep it)."""
+        return frozenset(e.language or a.language for e, a in zip(self.entries, self.articles(), strict=True))
 
     # --- chunks and sentences -------------------------------------------------------------------
     @property

@@ -207,6 +207,7 @@ def _new_entry(records: ArticleRecords) -> dict:
         "hash": article.content_hash,
         "metadata": json.loads(json.dumps(article.metadata, default=str)),
         "acronyms": records.acronyms,
+        "language": records.language,
     }
 
 

@@ -102,15 +102,3 @@ def test_bot_search_returns_k_passages_at_their_exact_offsets(shipped_bot, shipp
 def test_bot_search_refuses_a_k_that_is_not_a_positive_whole_number(shipped_bot, k):
     with pytest.raises(ValueError, match="k must be"):
         shipped_bot.search("Hefei", k=k)
-
-
-def test_an_index_knows_which_languages_its_articles_are_written_in():
-    from bot.retrieve import SearchIndex
-
-    texts = {
-        "a": "The association will be located in Hefei, a hub for future industries, and open to partners.",
-        "b": "L'association sera située à Hefei, déjà un pôle pour les industries du futur, et ouverte à tous.",
-    }
-    index = SearchIndex([], None, None, {}, {}, [], [], texts)
-    assert index.written_in("en") and index.written_in("fr") and not index.written_in("zh")
-    assert index.in_own_language("fr") and not index.in_own_language("en") and not index.in_own_language("zh")

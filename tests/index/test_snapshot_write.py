@@ -4,6 +4,7 @@ tests/index/test_build.py's)."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -113,3 +114,30 @@ def test_rows_come_through_the_mapping_when_the_previous_file_is_gone(tmp_path):
     new = np.full((2, 4), -1, dtype=np.float32)
     carry_over.write_rows(tmp_path / "next.npy", np.float32, (4,), [(0, 3), new, (7, 10)], previous)
     assert np.array_equal(np.load(tmp_path / "next.npy"), np.concatenate([rows[:3], new, rows[7:]]))
+
+
+def test_each_article_keeps_its_language_the_front_matter_first(tmp_path, embedder):
+    from bot.retrieve import SearchIndex
+
+    knowledge = write_articles(
+        tmp_path / "articles",
+        {
+            "english.txt": "English\n\nThe association will be located in Hefei, a hub for future industries.\n",
+            "french.txt": "Français\n\nL'association sera située à Hefei, déjà un pôle pour les industries du futur.\n",
+            "declared.md": "---\ntitle: Declared\nlanguage: es\n---\nThe Gamma probe flew past Venus in 2019.\n",
+        },
+    )
+    index = Index(tmp_path / "index", embedder)
+    index.sync(knowledge)
+    snapshot = index.folder.snapshot()
+    assert {e.id: e.language for e in snapshot.entries} == {"english": "en", "french": "fr", "declared": "es"}
+    search = SearchIndex.load(snapshot)
+    assert search.in_own_language("es") and search.in_own_language("fr")
+    assert search.written_in("en") and not search.in_own_language("en") and not search.written_in("zh")
+    # A snapshot written before the language was kept: each article's is found again as Article.language does.
+    manifest = snapshot.path / "manifest.json"
+    kept = json.loads(manifest.read_text(encoding="utf-8"))
+    for entry in kept["articles"]:
+        del entry["language"]
+    manifest.write_text(json.dumps(kept), encoding="utf-8")
+    assert Snapshot.open(snapshot.path).languages() == frozenset({"en", "fr", "es"})
