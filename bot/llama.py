@@ -4,7 +4,9 @@ instance per process, fed by one worker thread from a bounded queue.
 A question waits for the model at most its `wait_s` (the chats ahead of it in the queue), then reads
 for at most its `read_s`: a full queue answers None at once, a request not begun within `wait_s` is
 withdrawn (the worker drops it), and a read still running at `read_s` stops at its next token (llama.cpp
-is told the limit too). xllamacpp also opens llama.cpp's HTTP server; it is bound to 127.0.0.1 on a port
+is told the limit too). The model's start-up (loading, then the instructions' prefill) is no other chat's
+read: a question asked meanwhile waits for it, up to its `read_s`, before its wait begins, so the first
+question of a new process is read too. xllamacpp also opens llama.cpp's HTTP server; it is bound to 127.0.0.1 on a port
 the system picks, and nothing here uses it. Fetching the model is `bot/gguf.py`'s job.
 
     model = LocalModel.shared(path, threads=2); model.chat({"messages": [...]}, wait_s=3.0, read_s=10.0)
@@ -67,7 +69,9 @@ class LocalModel:
         self.path, self.threads = Path(path), threads
         self._load = load or load_llama
         self._requests: queue.Queue[_Request] = queue.Queue(maxsize=queue_size)
-        self._loaded = threading.Event()
+        self._ready = threading.Event()  # loaded and warmed up (the prefills asked for by then), or failed
+        self._warmups: list[dict] = []  # prefills asked for before the model was ready
+        self._warmups_lock = threading.Lock()
         self.failure: str | None = None  # why the model cannot answer (it failed to load), once known
         self._failed_once = False
         self._closing = threading.Event()
@@ -97,13 +101,18 @@ class LocalModel:
             return cls._shared[key]
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
-        """Block until the model is loaded (or failed to); True when it can answer."""
-        self._loaded.wait(timeout)
-        return self._loaded.is_set() and self.failure is None
+        """Block until the model is loaded and warmed up (or failed to load); True when it can answer."""
+        self._ready.wait(timeout)
+        return self._ready.is_set() and self.failure is None
 
     def prefill(self, body: dict) -> None:
         """Run `body` once when the model is free, with nobody waiting: the prompt's shared beginning (a
-        system prompt) stays in llama.cpp's cache, so a question's prompt is read from where it differs."""
+        system prompt) stays in llama.cpp's cache, so a question's prompt is read from where it differs.
+        Asked before the model is ready, it is part of the start-up."""
+        with self._warmups_lock:
+            if not self._ready.is_set():
+                self._warmups.append(body)
+                return
         try:
             self._requests.put_nowait(_Request(body, time.monotonic() + 600, 600))
         except queue.Full:
@@ -112,8 +121,8 @@ class LocalModel:
     def chat(self, body: dict, wait_s: float, read_s: float) -> dict | None:
         """An OpenAI-style chat completion for `body`, or None: the queue is full, the read did not begin
         within `wait_s` seconds (other chats' reads ahead of it), it did not end within `read_s` seconds
-        of beginning, or the model failed."""
-        if self.failure is not None:
+        of beginning, or the model failed (or did not start within `read_s`)."""
+        if not self._ready.wait(read_s) or self.failure is not None:
             return None
         request = _Request(body, time.monotonic() + wait_s, read_s)
         try:
@@ -132,9 +141,9 @@ class LocalModel:
         except Exception as exc:  # a broken wheel or file: every question keeps its extractive answer
             self.failure = f"{type(exc).__name__}: {exc}"
             log.warning("Local reading model %s could not be loaded (%s): extractive answers only", self.path.name, exc)
-            self._loaded.set()
+            self._ready.set()
             return
-        self._loaded.set()
+        self._warm_up(server)
         while not self._closing.is_set():
             request = self._requests.get()
             if not request.begin():  # nobody waits for it any more
@@ -147,6 +156,21 @@ class LocalModel:
                 self._failed_once, reply = True, None
             request.reply = reply
             request.done.set()
+
+    def _warm_up(self, server) -> None:
+        """Run the prefills asked for so far, then mark the model ready (later ones go through the queue)."""
+        while True:
+            with self._warmups_lock:  # held while deciding, so a prefill asked for now is not lost
+                if not self._warmups or self._closing.is_set():
+                    self._ready.set()
+                    return
+                body = self._warmups.pop(0)
+            request = _Request(body, time.monotonic() + 600, 600)
+            request.begin()
+            try:
+                _streamed(server, request, self._closing)
+            except Exception:  # not fatal: a question meeting the same failure logs it
+                pass
 
 
 def _streamed(server, request: _Request, closing: threading.Event) -> dict | None:

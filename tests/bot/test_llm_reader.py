@@ -105,6 +105,21 @@ def test_a_read_may_outlast_the_wait_once_begun():
     }
 
 
+def test_a_question_asked_while_the_model_starts_waits_for_the_start_up_not_its_wait():
+    # Loading and the instructions' prefill are no other chat's read: the first question of a process is read.
+    engine = ScriptedEngine(["{}", '{"span": "July"}'])
+
+    def slow_load(path, threads):
+        time.sleep(0.8)
+        return engine
+
+    model = LocalModel("scripted.gguf", load=slow_load)
+    model.prefill({"messages": []})  # asked before the model is ready: part of the start-up
+    reply = model.chat({"messages": []}, wait_s=0.3, read_s=3)
+    assert reply["choices"][0]["message"]["content"] == '{"span": "July"}' and engine.served == 2
+    model.close()
+
+
 def test_a_request_nobody_waits_for_stops_generating():
     engine = ScriptedEngine(['{"span": "' + "x" * 40 + '"}'], per_token=0.05)
     model = scripted(engine)
