@@ -154,15 +154,12 @@ class Snapshot:
 
     def articles(self) -> list[Article]:
         """The articles as they were indexed (their text is what every offset points into)."""
-        return [
-            Article(id=e.id, title=e.title, text=t, path=Path(e.path) if e.path else None, metadata=dict(e.metadata))
-            for e, t in zip(self.entries, self.texts, strict=True)
-        ]
+        return [_article(e, t) for e, t in zip(self.entries, self.texts, strict=True)]
 
     def languages(self) -> frozenset[str]:
         """The languages the articles are written in, as indexed (`Article.language`: the front matter's
         `language`, else identified from the text; identified now for an entry that did not keep it)."""
-        return frozenset(e.language or a.language for e, a in zip(self.entries, self.articles(), strict=True))
+        return frozenset(e.language or _article(e, t).language for e, t in zip(self.entries, self.texts, strict=True))
 
     # --- chunks and sentences -------------------------------------------------------------------
     @property
@@ -292,3 +289,14 @@ ARRAYS = {  # the arrays with a row per chunk or sentence: name → (dtype, shap
     "sentence_page": (np.int32, lambda d: (0,)),
     "sentence_vectors": (np.float32, lambda d: (0, d)),
 }
+
+
+def _article(entry: ArticleEntry, text: str) -> Article:
+    """The article `entry` describes, as it was indexed."""
+    return Article(
+        id=entry.id,
+        title=entry.title,
+        text=text,
+        path=Path(entry.path) if entry.path else None,
+        metadata=dict(entry.metadata),
+    )
