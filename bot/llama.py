@@ -6,8 +6,8 @@ for at most its `read_s`: a full queue answers None at once, a request not begun
 withdrawn (the worker drops it), and a read still running at `read_s` stops at its next token (llama.cpp
 is told the limit too). The model's start-up (loading, then the instructions' prefill) is no other chat's
 read: a question asked meanwhile waits for it, up to its `read_s`, before its wait begins, so the first
-question of a new process is read too. xllamacpp also opens llama.cpp's HTTP server; it is bound to 127.0.0.1 on a port
-the system picks, and nothing here uses it. Fetching the model is `bot/gguf.py`'s job.
+question of a new process is read too. xllamacpp also opens llama.cpp's HTTP server; it is bound to
+127.0.0.1 on a port the system picks, and nothing here uses it. Fetching the model is `bot/gguf.py`'s job.
 
     model = LocalModel.shared(path, threads=2); model.chat({"messages": [...]}, wait_s=3.0, read_s=10.0)
 """
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 4  # questions waiting beyond this would wait longer than any budget: they are refused at once
 CONTEXT_TOKENS = 2048  # a question and two windows need about 300
+UNWAITED_S = 600  # the budget of a request nobody waits for (a prefill)
 
 
 @dataclass
@@ -49,6 +50,11 @@ class _Request:
             self.deadline = now + self.read_s
             self.began.set()
             return True
+
+    @classmethod
+    def unwaited(cls, body: dict) -> _Request:
+        """A request nobody waits for (a prefill): it may begin and run whenever the model is free."""
+        return cls(body, time.monotonic() + UNWAITED_S, UNWAITED_S)
 
     def withdraw(self) -> bool:
         """Called by the caller whose wait ended: True when the read had not begun (it never will)."""
@@ -114,7 +120,7 @@ class LocalModel:
                 self._warmups.append(body)
                 return
         try:
-            self._requests.put_nowait(_Request(body, time.monotonic() + 600, 600))
+            self._requests.put_nowait(_Request.unwaited(body))
         except queue.Full:
             pass
 
@@ -165,7 +171,7 @@ class LocalModel:
                     self._ready.set()
                     return
                 body = self._warmups.pop(0)
-            request = _Request(body, time.monotonic() + 600, 600)
+            request = _Request.unwaited(body)
             request.begin()
             try:
                 _streamed(server, request, self._closing)
