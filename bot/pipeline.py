@@ -346,7 +346,8 @@ def windows_to_read(
     for a question in another language than English asked of articles in it, whose rankers put the
     answer's sentence first less often, the candidate sentences of the decided reading and of the next
     one the extractive reader read instead, about as much to read as one window. (On the calibration
-    parts, reading both whole windows found a little more but took 1.5 times as long, past the 3 s wait.)"""
+    parts, reading both whole windows found a little more but took 1.5 times as long; on the report parts,
+    once the read had its own budget, it found no more.)"""
     if not own_language:
         return ((decided, decided.rows),)
     others = [r for r in readings if r.candidate.row != decided.candidate.row][: OTHER_WINDOWS - 1]
