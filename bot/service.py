@@ -8,15 +8,15 @@ An optional LLM (`Settings.llm_base_url`) writes answers that are verified sente
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
+from bot.answer_traffic import AnswersFirst, AnswerTraffic
 from bot.inputs import clean_history, clean_question
+from bot.live import Live, open_live
 from bot.messages import NO_ARTICLES
 from bot.types import Answer, ArticleSummary, RetrievedChunk
 from knowledge.errors import Unavailable
@@ -57,13 +57,11 @@ class Bot:
         # process; the file lock orders processes), `_models_lock` (loading the models). A question takes
         # none of them once the index is open: it reads `_live`, which a sync replaces whole.
         self._documents_lock = threading.Lock()
-        self._answering = 0  # questions being answered now: a sync's embedding pauses while there are any
-        self._last_asked = float("-inf")  # when the last question began (time.monotonic())
-        self._answers_done = threading.Condition()
+        self._traffic = AnswerTraffic()  # questions being answered now: a sync's embedding pauses for them
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self._models_lock = threading.RLock()
-        self._live: _Live | None = None  # the snapshot answers use; replaced whole, never edited
+        self._live: Live | None = None  # the snapshot answers use; replaced whole, never edited
         self._path = None  # the answer path (bot/pipeline.py), built on first use
         self._watcher = None
         self._dirty = False
@@ -140,7 +138,7 @@ class Bot:
         return sync_index(
             articles,
             folder,
-            _AnswersFirst(self.embedder, self._wait_for_answers, self._recently_asked),
+            AnswersFirst(self.embedder, self._traffic),
             self.settings.chunk_size,
             self.settings.chunk_overlap,
             server=self._server(folder),
@@ -157,26 +155,7 @@ class Bot:
         if snapshot is None:
             raise NoArticles(NO_ARTICLES)
         if self._live is None or snapshot.version != self._live.version:
-            self._live = self._open(snapshot)
-
-    def _open(self, snapshot) -> _Live:
-        from bot.retrieve import HybridRetriever, SearchIndex
-
-        search = SearchIndex.load(snapshot)
-        retriever = HybridRetriever(
-            search_index=search,
-            store=self._dense_search(snapshot),
-            embedder=self.query_encoder,
-            top_k=self.settings.top_k,
-            candidates_k=self.settings.candidates_k,
-            rrf_k=self.settings.rrf_k,
-        )
-        articles = snapshot.articles()
-        summaries = [ArticleSummary(e.id, e.title, e.date, e.chunk_count, e.format, e.pages) for e in snapshot.entries]
-        from bot.pipeline import open_snapshot
-
-        index = open_snapshot(search, retriever, articles, self.query_encoder.vocabulary())
-        return _Live(snapshot.version, index, articles, summaries)
+            self._live = open_live(snapshot, self.settings, self.query_encoder, self._server(self._folder()))
 
     @property
     def path(self):
@@ -197,24 +176,6 @@ class Bot:
         except ImportError:
             return None
         return load_reader(self.settings.cache_dir)
-
-    def _dense_search(self, snapshot):
-        """Dense chunk search in the one store that holds the chunk vectors: the snapshot itself, or
-        the Chroma server restricted to this snapshot's chunks. A server that cannot be reached
-        leaves BM25 and the sentence vectors to rank (with a warning)."""
-        if snapshot.holds_chunk_vectors:
-            return snapshot
-        from index.store import NO_DENSE_SEARCH, WithinSnapshot
-
-        server = self._server(self._folder())
-        if server is None:
-            log.warning("The index keeps its chunk vectors on a Chroma server and DSQA_CHROMA_URL is not set")
-            return NO_DENSE_SEARCH
-        try:
-            return WithinSnapshot(server.reader(), snapshot.chunk_position)
-        except Exception as exc:  # unreachable, or no collection for this index
-            log.warning("Chroma server %s unusable (%s): answering without dense chunk search", server.url, exc)
-            return NO_DENSE_SEARCH
 
     def _ensure_ready(self) -> None:
         """Open the index on first use: a quick sync first (unless another process is writing the
@@ -306,7 +267,7 @@ class Bot:
         if not live.index.search.chunks:
             raise NoArticles(NO_ARTICLES)
         deadline = self._llm.deadline() if self._llm else None  # one budget for the whole LLM part
-        with self._answering_now():
+        with self._traffic.answering():
             extractive, decided = self.path.answer_in_full(Asked(question, turns, live.index, deadline=deadline))
         if self.answerer is not None:
             asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
@@ -351,27 +312,6 @@ class Bot:
 
         retriever = live.index.retriever.model_copy(update={"top_k": k})
         return [retrieved_chunk(live.index.search, i, float(score)) for i, score in retriever.retrieve(query).ranking]
-
-    @contextlib.contextmanager
-    def _answering_now(self):
-        with self._answers_done:
-            self._answering += 1
-            self._last_asked = time.monotonic()
-        try:
-            yield
-        finally:
-            with self._answers_done:
-                self._answering -= 1
-                self._answers_done.notify_all()
-
-    def _recently_asked(self) -> bool:
-        """True while people are asking (a question in the last `_AnswersFirst.RECENT_S` seconds)."""
-        return time.monotonic() - self._last_asked < _AnswersFirst.RECENT_S
-
-    def _wait_for_answers(self, limit: float) -> None:
-        """Return when no question is being answered, or after `limit` seconds (a sync is never starved)."""
-        with self._answers_done:
-            self._answers_done.wait_for(lambda: self._answering == 0, timeout=limit)
 
     @property
     def abstain_threshold(self) -> float:
@@ -442,44 +382,3 @@ class Bot:
                 raise UploadError(f"{article.title}: the only document cannot be deleted; add another first")
             remove_document_file(article.path, self.settings.knowledge_dir)
             self.index(progress=False)
-
-
-@dataclass(frozen=True)
-class _Live:
-    """One opened snapshot and everything answering derives from it."""
-
-    version: int
-    index: object  # bot.pipeline.OpenedIndex: the search index, retriever, spelling and titles
-    articles: list[Article]
-    summaries: list[ArticleSummary]
-
-
-class _AnswersFirst:
-    """The embedder as a sync uses it: texts in slices, and before each slice a pause (at most
-    `MAX_PAUSE_S`) while questions are being answered, so a question never queues behind a large
-    upload's embedding, only behind one slice at most. Slices are small (`SLICE`) while people are
-    asking, large otherwise (`dsqa index`: small batches embed slower). A slice of 4 takes about
-    45 ms on 2 cores, so a question arriving mid-slice shares the cores for that long at most. `name`,
-    `dimension` and the rest pass through."""
-
-    SLICE = 4
-    IDLE_SLICE = 256
-    RECENT_S = 30.0
-    MAX_PAUSE_S = 2.0
-
-    def __init__(self, embedder, wait_for_answers, recently_asked):
-        self._embedder, self._wait, self._recently_asked = embedder, wait_for_answers, recently_asked
-
-    def __getattr__(self, name):
-        return getattr(self._embedder, name)
-
-    def encode(self, texts: list[str], progress: bool = False):
-        import numpy as np
-
-        parts, start = [], 0
-        while start < len(texts):
-            self._wait(self.MAX_PAUSE_S)
-            size = self.SLICE if self._recently_asked() else self.IDLE_SLICE
-            parts.append(self._embedder.encode(texts[start : start + size]))
-            start += size
-        return np.concatenate(parts) if parts else self._embedder.encode([])

@@ -15,6 +15,7 @@ import pytest
 from sample_index import ARTICLES, Index, write_articles
 
 from bot import Bot
+from bot.live import dense_search
 from evals.chroma_server import free_port, start_chroma_server
 from index.build import index_signature
 from index.snapshot import SnapshotError
@@ -165,9 +166,8 @@ def test_questions_are_answered_when_the_server_goes_away(tmp_path, embedder, ca
     with caplog.at_level(logging.WARNING):
         answer = bot.ask(QUESTIONS[0])
     assert "Venus" in answer.text and "without dense chunk search" in caplog.text  # BM25 and sentences ranked it
-    reopened = Bot(settings=settings, embedder=embedder)._dense_search(
-        Index(tmp_path / "index", embedder).folder.snapshot()
-    )
+    folder = Index(tmp_path / "index", embedder).folder
+    reopened = dense_search(folder.snapshot(), ChromaServer(url, folder.identity()))
     assert reopened.search(embedder.embed_query_vector(QUESTIONS[0]), 2) == []
 
 
