@@ -262,6 +262,8 @@ class Bot:
 
         question = clean_question(question)
         turns = clean_history(history)
+        # The reading model loads in the background while the index opens and the instant answer is found.
+        reading = self.reading_model if self.answerer is None else None
         self._ensure_ready()
         live = self._live  # every stage of this question reads this snapshot
         if not live.index.search.chunks:
@@ -272,7 +274,6 @@ class Bot:
         if self.answerer is not None:
             asked = extractive.query if turns else extractive.question  # a follow-up goes as its standalone form
             return self.answerer.stream(asked, extractive.retrieved, extractive, deadline=deadline)
-        reading = self.reading_model
         if reading is None or (decided is None and not turns):
             return iter([extractive])
         from bot.close_reading import refine
@@ -291,6 +292,12 @@ class Bot:
 
                     self._reading_model = load_reading_model(self.settings, identify)
         return self._reading_model
+
+    def warm_up(self) -> None:
+        """Open the index and start loading the reading model (in the background), so that the first
+        question waits for neither: what `dsqa serve` does before it serves."""
+        self._ensure_ready()
+        _ = self.reading_model
 
     @property
     def span_reader(self):

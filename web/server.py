@@ -326,6 +326,7 @@ def serve(settings, host: str, port: int, auth: tuple[str, str] | None, progress
     check_port_free(host, port)
     bot = Bot(settings=settings)
     bot.index(progress=progress)
+    bot.warm_up()
     if settings.watch:
         bot.watch()  # added, changed and deleted files are answered from without a restart
     demo = build_app(bot)
