@@ -32,6 +32,11 @@ def rendered(messages) -> str:
         ("answer-json", prompts.answer_messages("When did the bridge open?", PASSAGES, structured=True)),
         ("answer-markers", prompts.answer_messages("When did the bridge open?", PASSAGES, structured=False)),
         ("condense", prompts.condense_messages("Who designed it?", HISTORY)),
+        (
+            "read",
+            [(m["role"], m["content"]) for m in prompts.read_messages("Who built it?", [p.text for p in PASSAGES])],
+        ),
+        ("standalone", [(m["role"], m["content"]) for m in prompts.standalone_messages("Who designed it?", HISTORY)]),
     ],
 )
 def test_prompt_snapshot(name, messages):
