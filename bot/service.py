@@ -263,7 +263,7 @@ class Bot:
         question = clean_question(question)
         turns = clean_history(history)
         # The reading model loads in the background while the index opens and the instant answer is found.
-        reading = self.reading_model if self.answerer is None else None
+        reading = self._reading_in_use
         self._ensure_ready()
         live = self._live  # every stage of this question reads this snapshot
         if not live.index.search.chunks:
@@ -295,9 +295,14 @@ class Bot:
 
     def warm_up(self) -> None:
         """Open the index and start loading the reading model (in the background), so that the first
-        question waits for neither: what `dsqa serve` does before it serves."""
+        question waits for neither: what `dsqa serve`, `dsqa chat` and `dsqa mcp` do before the first one."""
         self._ensure_ready()
-        _ = self.reading_model
+        _ = self._reading_in_use
+
+    @property
+    def _reading_in_use(self):
+        """The reading model when answers use it: not with an LLM server, which writes them instead."""
+        return self.reading_model if self.answerer is None else None
 
     @property
     def span_reader(self):

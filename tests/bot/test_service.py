@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot import Bot, close_reading
 from knowledge.settings import PROJECT_ROOT, Settings
 
@@ -42,3 +44,10 @@ def test_warming_up_opens_the_index_and_starts_the_reading_model(tmp_path, embed
     loads = recording_loads(monkeypatch, serving)
     serving.warm_up()
     assert loads == [True] and serving.summaries()
+
+
+def test_with_an_llm_server_the_reading_model_is_not_loaded(tmp_path, embedder, monkeypatch):
+    writing = Bot(settings=replace(settings(tmp_path), llm_base_url="http://127.0.0.1:9/v1"), embedder=embedder)
+    loads = recording_loads(monkeypatch, writing)
+    writing.warm_up()
+    assert loads == []  # the LLM server writes the answers: the local model would only take memory
