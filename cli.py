@@ -123,7 +123,7 @@ def chat(knowledge: str = KnowledgeOption, index: str = IndexOption, llm: bool |
     """A terminal chat that remembers the conversation (empty line or Ctrl-D to leave, /new to restart)."""
     bot = _bot(knowledge, index, llm)
     _guard(lambda: bot.index(progress=True))
-    bot.warm_up()  # the reading model loads while you type the first question
+    _guard(bot.warm_up)  # the reading model loads while you type the first question
     if bot.settings.watch:
         bot.watch()  # edits to the folder are picked up while you chat
     titles = ", ".join(f"“{s.title}”" for s in bot.summaries()[:3])
@@ -192,7 +192,7 @@ def mcp(knowledge: str = KnowledgeOption, index: str = IndexOption, llm: bool | 
     """Serve the MCP tools (ask, search, list_documents) over stdin/stdout, for agents that start a process."""
     bot = _bot(knowledge, index, llm)
     _guard(lambda: bot.index(progress=False))  # stdout carries the protocol: no progress bar, ever
-    bot.warm_up()  # the reading model loads before the agent's first question
+    _guard(bot.warm_up)  # the reading model loads before the agent's first question
     if bot.settings.watch:
         bot.watch()  # a long-lived agent session answers from edits to the folder, as `dsqa chat` does
     from web.mcp_server import serve_stdio
